@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class MarketGateConfig(AppConfig):
+    name = "marketgate"
+    verbose_name = "Market Gate"
+
+    def ready(self) -> None:
+        from marketgate import receivers  # noqa: F401  (registers post_save)
+        from marketgate.broadcasts import register_snapshots
+
+        register_snapshots()

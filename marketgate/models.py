@@ -1,0 +1,217 @@
+"""Market data (instruments, bars, breadth, quotes) and the Market Gate history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+
+
+class Market(models.TextChoices):
+    KOSPI = "KOSPI", "KOSPI"
+    KOSDAQ = "KOSDAQ", "KOSDAQ"
+    KONEX = "KONEX", "KONEX"
+
+
+class InstrumentKind(models.TextChoices):
+    COMMON = "common", "보통주"
+    PREFERRED = "preferred", "우선주"
+    ETF = "etf", "ETF"
+    SPAC = "spac", "SPAC"
+    REIT = "reit", "REIT"
+    OTHER = "other", "기타"
+
+
+class Instrument(models.Model):
+    # The ticker is the key so bulk imports can write bars without a lookup per row.
+    ticker = models.CharField(max_length=6, primary_key=True)
+    name = models.CharField(max_length=100)
+    name_en = models.CharField(max_length=200, blank=True)
+    market = models.CharField(max_length=8, choices=Market.choices, db_index=True)
+    kind = models.CharField(max_length=10, choices=InstrumentKind.choices, default=InstrumentKind.COMMON)
+    sector = models.CharField(max_length=100, blank=True)
+    listed_shares = models.BigIntegerField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["ticker"]
+
+    def __str__(self) -> str:
+        return f"{self.ticker} {self.name}"
+
+
+class DailyBar(models.Model):
+    instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, db_column="ticker", related_name="bars")
+    date = models.DateField()
+    open = models.FloatField()
+    high = models.FloatField()
+    low = models.FloatField()
+    close = models.FloatField()
+    volume = models.BigIntegerField()
+    traded_value = models.BigIntegerField(null=True, blank=True)
+    # A halted session (open = 0, volume = 0): kept for the record, never used as a price.
+    halted = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["instrument", "date"], name="dailybar_unique_ticker_date")]
+        indexes = [models.Index(fields=["date"], name="dailybar_date")]
+
+    def __str__(self) -> str:
+        return f"{self.instrument_id} {self.date} {self.close}"
+
+
+class IndexBar(models.Model):
+    index = models.CharField(max_length=8, choices=[("KOSPI", "KOSPI"), ("KOSDAQ", "KOSDAQ")])
+    date = models.DateField()
+    open = models.FloatField(null=True, blank=True)
+    high = models.FloatField(null=True, blank=True)
+    low = models.FloatField(null=True, blank=True)
+    close = models.FloatField()
+    volume = models.FloatField(null=True, blank=True)
+    traded_value = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["index", "date"], name="indexbar_unique_index_date")]
+        ordering = ["index", "date"]
+
+    def __str__(self) -> str:
+        return f"{self.index} {self.date} {self.close}"
+
+
+class BreadthDay(models.Model):
+    """Daily breadth of one market; any field may be unknown (null)."""
+
+    market = models.CharField(max_length=8, choices=Market.choices)
+    date = models.DateField()
+    advances = models.IntegerField(null=True, blank=True)
+    declines = models.IntegerField(null=True, blank=True)
+    unchanged = models.IntegerField(null=True, blank=True)
+    new_highs = models.IntegerField(null=True, blank=True)
+    new_lows = models.IntegerField(null=True, blank=True)
+    pct_above_ma50 = models.FloatField(null=True, blank=True)
+    derived = models.BooleanField(default=False, help_text="computed from stock bars rather than provided")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["market", "date"], name="breadth_unique_market_date")]
+        ordering = ["market", "date"]
+
+
+class Quote(models.Model):
+    """The last quote seen for a ticker, with the time the feed stamped it."""
+
+    ticker = models.CharField(max_length=6, primary_key=True)
+    price = models.BigIntegerField()
+    change = models.BigIntegerField(default=0)
+    change_rate = models.FloatField(default=0.0)
+    volume = models.BigIntegerField(default=0)
+    bid_price = models.BigIntegerField(null=True, blank=True)
+    ask_price = models.BigIntegerField(null=True, blank=True)
+    as_of = models.DateTimeField()
+    source = models.CharField(max_length=16, default="demo")
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+class IntradayBar(models.Model):
+    ticker = models.CharField(max_length=6)
+    minute = models.DateTimeField(help_text="start of the minute, KST-aware")
+    session_date = models.DateField()
+    open = models.BigIntegerField()
+    high = models.BigIntegerField()
+    low = models.BigIntegerField()
+    close = models.BigIntegerField()
+    volume = models.BigIntegerField(default=0)
+    ticks = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["ticker", "minute"], name="intradaybar_unique_ticker_minute")]
+        indexes = [models.Index(fields=["session_date", "ticker"], name="intradaybar_session")]
+
+
+class GateStatus(models.TextChoices):
+    GREEN = "GREEN", "GREEN"
+    YELLOW = "YELLOW", "YELLOW"
+    RED = "RED", "RED"
+
+
+class SessionState(models.TextChoices):
+    PRE_OPEN = "pre_open", "장 시작 전"
+    OPEN = "open", "장중"
+    CLOSED = "closed", "장 마감"
+    HOLIDAY = "holiday", "휴장"
+
+
+class MarketGateQuerySet(models.QuerySet["MarketGate"]):
+    def latest_first(self) -> MarketGateQuerySet:
+        return self.order_by("-computed_at", "-id")
+
+
+class MarketGate(models.Model):
+    """One row per gate computation; the history is kept."""
+
+    status = models.CharField(max_length=6, choices=GateStatus.choices)
+    level = models.PositiveSmallIntegerField()
+    kospi = models.FloatField(null=True, blank=True)
+    kospi_change_pct = models.FloatField(null=True, blank=True)
+    kosdaq = models.FloatField(null=True, blank=True)
+    kosdaq_change_pct = models.FloatField(null=True, blank=True)
+    sectors = models.JSONField(default=list, blank=True)
+    components = models.JSONField(default=list, blank=True)
+    session = models.CharField(max_length=8, choices=SessionState.choices, default=SessionState.OPEN)
+    provisional = models.BooleanField(default=False, help_text="intraday values; final at the close")
+    trading_date = models.DateField(db_index=True)
+    as_of = models.DateTimeField(unique=True, help_text="time of the market data")
+    computed_at = models.DateTimeField(default=timezone.now, db_index=True)
+    source = models.CharField(max_length=16, default="demo")
+
+    objects = MarketGateQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-computed_at", "-id"]
+        get_latest_by = "computed_at"
+
+    def __str__(self) -> str:
+        return f"{self.trading_date} {self.status} {self.level}"
+
+    @classmethod
+    def latest(cls) -> MarketGate | None:
+        return cls.objects.latest_first().first()
+
+    def is_stale(self, now: datetime | None = None) -> bool:
+        from marketgate.freshness import gate_is_stale
+
+        return gate_is_stale(self, now or timezone.now())
+
+    def current_session(self, now: datetime | None = None) -> str:
+        from marketgate.freshness import gate_session
+
+        return gate_session(self, now or timezone.now())
+
+    def to_data(self, now: datetime | None = None) -> dict[str, Any]:
+        """The `data` object of a `market_gate_update` frame (protocol.md, fixed)."""
+        now = now or timezone.now()
+        return {
+            "status": self.status,
+            "level": self.level,
+            "kospi": self.kospi,
+            "kospi_change_pct": self.kospi_change_pct,
+            "kosdaq": self.kosdaq,
+            "kosdaq_change_pct": self.kosdaq_change_pct,
+            "sectors": self.sectors,
+            "components": self.components,
+            "as_of": timezone.localtime(self.as_of).isoformat(),
+            "stale": self.is_stale(now),
+            "session": self.current_session(now),
+            "provisional": self.provisional,
+            "trading_date": self.trading_date.isoformat(),
+            "source": self.source,
+        }
+
+    def to_message(self, now: datetime | None = None) -> dict[str, Any]:
+        return {
+            "type": "market_gate_update",
+            "topic": "market-gate",
+            "timestamp": timezone.localtime(self.computed_at).isoformat(),
+            "data": self.to_data(now),
+        }

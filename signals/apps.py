@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class SignalsConfig(AppConfig):
+    name = "signals"
+    label = "signals"
+    verbose_name = "VCP Signals"
+
+    def ready(self) -> None:
+        from signals.broadcasts import register_snapshots
+
+        register_snapshots()

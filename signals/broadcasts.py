@@ -1,0 +1,51 @@
+"""The one `signal_update` per finished scan, and the signal snapshot for new subscribers."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from channels.db import database_sync_to_async
+from django.utils import timezone
+
+from signals.models import Signal
+from stockgate.realtime import snapshots, topics
+from stockgate.realtime.broadcast import publish_safely
+
+
+def signal_update_message(signal_date: date | None, signal_type: str = "VCP") -> dict[str, Any]:
+    """The full current list for a date (a rescan replaces, never appends)."""
+    rows = list(Signal.objects.for_date(signal_date, signal_type)) if signal_date else []
+    signals = [row.to_message() for row in rows]
+    return {
+        "type": "signal_update",
+        "topic": topics.SIGNAL_VCP,
+        "data": {
+            "signal_type": signal_type,
+            "signals": signals,
+            "count": len(signals),
+            "signal_date": signal_date.isoformat() if signal_date else None,
+            "timestamp": timezone.localtime().isoformat(),
+        },
+    }
+
+
+def broadcast_signals(signal_date: date, signal_type: str = "VCP") -> str | None:
+    """Called once by the code that finished a scan, after its transaction commits."""
+    return publish_safely(topics.SIGNAL_VCP, signal_update_message(signal_date, signal_type))
+
+
+@database_sync_to_async
+def _latest_signals_message() -> dict[str, Any] | None:
+    latest = Signal.objects.latest_date()
+    if latest is None:
+        return None
+    return signal_update_message(latest)
+
+
+async def signals_snapshot(topic: str) -> dict[str, Any] | None:
+    return await _latest_signals_message()
+
+
+def register_snapshots() -> None:
+    snapshots.register("signal", signals_snapshot)

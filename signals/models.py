@@ -1,0 +1,119 @@
+"""VCP signals and the scan runs that produce them."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+
+
+class Grade(models.TextChoices):
+    S = "S", "S"
+    A = "A", "A"
+    B = "B", "B"
+    C = "C", "C"
+
+
+class ScanStatus(models.TextChoices):
+    QUEUED = "queued", "대기"
+    RUNNING = "running", "실행 중"
+    SUCCEEDED = "succeeded", "완료"
+    FAILED = "failed", "실패"
+
+
+class ScanRun(models.Model):
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    trading_date = models.DateField(null=True, blank=True)
+    parameters = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=ScanStatus.choices, default=ScanStatus.QUEUED)
+    universe_count = models.IntegerField(default=0)
+    trend_template_count = models.IntegerField(default=0)
+    signal_count = models.IntegerField(default=0)
+    duration_ms = models.IntegerField(null=True, blank=True)
+    triggered_by = models.CharField(max_length=32, default="schedule")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"scan #{self.pk} {self.trading_date} {self.status}"
+
+    def to_data(self) -> dict[str, Any]:
+        local = timezone.localtime
+        return {
+            "id": self.pk,
+            "status": self.status,
+            "trading_date": self.trading_date.isoformat() if self.trading_date else None,
+            "parameters": self.parameters,
+            "created_at": local(self.created_at).isoformat(),
+            "started_at": local(self.started_at).isoformat() if self.started_at else None,
+            "finished_at": local(self.finished_at).isoformat() if self.finished_at else None,
+            "universe_count": self.universe_count,
+            "trend_template_count": self.trend_template_count,
+            "signal_count": self.signal_count,
+            "duration_ms": self.duration_ms,
+            "error": self.error,
+        }
+
+
+class SignalQuerySet(models.QuerySet["Signal"]):
+    def for_date(self, day: date, signal_type: str = "VCP") -> SignalQuerySet:
+        return self.filter(signal_date=day, signal_type=signal_type).order_by("-score", "ticker")
+
+    def latest_date(self, signal_type: str = "VCP") -> date | None:
+        return (
+            self.filter(signal_type=signal_type).order_by("-signal_date").values_list("signal_date", flat=True).first()
+        )
+
+
+class Signal(models.Model):
+    ticker = models.CharField(max_length=6, db_index=True)
+    name = models.CharField(max_length=100)
+    market = models.CharField(max_length=8, db_index=True)
+    signal_type = models.CharField(max_length=16, default="VCP")
+    score = models.PositiveSmallIntegerField()
+    grade = models.CharField(max_length=1, choices=Grade.choices, db_index=True)
+    entry_price = models.BigIntegerField()
+    target_price = models.BigIntegerField()
+    stop_loss = models.BigIntegerField()
+    position_size = models.IntegerField(help_text="shares; 0 when the gate makes the signal watch-only")
+    reasons = models.JSONField(default=list, blank=True)
+    footprint = models.JSONField(default=dict, blank=True)
+    signal_date = models.DateField(db_index=True)
+    scan_run = models.ForeignKey(ScanRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="signals")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = SignalQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ticker", "signal_type", "signal_date"], name="signal_unique_per_day")
+        ]
+        ordering = ["-signal_date", "-score", "ticker"]
+
+    def __str__(self) -> str:
+        return f"{self.signal_date} {self.ticker} {self.grade} {self.score}"
+
+    def to_message(self) -> dict[str, Any]:
+        """One entry of `signal_update.data.signals` (protocol.md, fixed)."""
+        return {
+            "ticker": self.ticker,
+            "name": self.name,
+            "market": self.market,
+            "signal_type": self.signal_type,
+            "score": self.score,
+            "grade": self.grade,
+            "entry_price": self.entry_price,
+            "target_price": self.target_price,
+            "stop_loss": self.stop_loss,
+            "position_size": self.position_size,
+            "reasons": self.reasons,
+            "signal_date": self.signal_date.isoformat(),
+            "created_at": timezone.localtime(self.created_at).isoformat(),
+        }

@@ -1,0 +1,24 @@
+"""ASGI entry point: HTTP through Django, /ws through the realtime consumer."""
+
+from __future__ import annotations
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stockgate.settings")
+# Set up Django (and its app registry) before anything imports models.
+django_asgi_app = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+
+from stockgate.realtime.origin import origin_validated  # noqa: E402
+from stockgate.realtime.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": origin_validated(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+    }
+)

@@ -1,0 +1,28 @@
+"""Operational state shared by every process: task heartbeats."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+
+class TaskHeartbeat(models.Model):
+    """Written by each periodic task when it finishes; the watchdog reads it."""
+
+    task = models.CharField(max_length=200, primary_key=True)
+    last_success = models.DateTimeField(null=True, blank=True)
+    last_finished = models.DateTimeField(default=timezone.now)
+    last_error = models.TextField(blank=True)
+    runs = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.task} @ {self.last_finished:%Y-%m-%d %H:%M:%S}"
+
+    @classmethod
+    def beat(cls, task: str, *, error: str = "") -> None:
+        now = timezone.now()
+        defaults: dict[str, object] = {"last_finished": now, "last_error": error}
+        if not error:
+            defaults["last_success"] = now
+        obj, created = cls.objects.update_or_create(task=task, defaults=defaults)
+        cls.objects.filter(pk=obj.pk).update(runs=models.F("runs") + 1)

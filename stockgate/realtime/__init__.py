@@ -1,0 +1,1 @@
+"""The realtime transport: topics, history (seq/epoch), broadcast, fan-out, the /ws consumer."""

@@ -1,0 +1,120 @@
+"""Per-topic sequence numbers, epochs and a bounded frame history, kept in Redis.
+
+Every web process shares them, so a client can reconnect to any process and replay
+with `since`. Assigning `seq`, storing the frame and publishing it is one Lua script:
+one Redis round trip per broadcast, whatever the number of subscribers.
+
+Frames are built by the script as `{"seq":N,"epoch":"E",<rest of the body>`, so the
+body is serialised once by the publisher and never re-encoded on the way to sockets.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from stockgate.realtime.topics import group_for
+
+PUBLISH_LUA = """
+local epoch = redis.call('GET', KEYS[1])
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('SET', KEYS[1], epoch)
+  redis.call('DEL', KEYS[2], KEYS[3])
+end
+local seq = redis.call('INCR', KEYS[2])
+local frame = '{"seq":' .. seq .. ',"epoch":"' .. epoch .. '",' .. string.sub(ARGV[2], 2)
+redis.call('RPUSH', KEYS[3], frame)
+redis.call('LTRIM', KEYS[3], -tonumber(ARGV[3]), -1)
+if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], frame) end
+return frame
+"""
+
+# Returns {'ok', frame...} when every frame after `since` is still held, else {'gone'}.
+REPLAY_LUA = """
+local epoch = redis.call('GET', KEYS[1])
+if (not epoch) or epoch ~= ARGV[1] then return {'gone'} end
+local last = tonumber(redis.call('GET', KEYS[2]) or '0')
+local since = tonumber(ARGV[2])
+if since > last or since < 0 then return {'gone'} end
+local n = last - since
+if n == 0 then return {'ok'} end
+if n > redis.call('LLEN', KEYS[3]) then return {'gone'} end
+local frames = redis.call('LRANGE', KEYS[3], -n, -1)
+table.insert(frames, 1, 'ok')
+return frames
+"""
+
+# The topic's (epoch, seq); creates the epoch (seq 0) when the topic is new or was lost.
+CURRENT_LUA = """
+redis.call('SET', KEYS[1], ARGV[1], 'NX')
+return {redis.call('GET', KEYS[1]), tonumber(redis.call('GET', KEYS[2]) or '0')}
+"""
+
+
+@dataclass(frozen=True)
+class TopicKeys:
+    epoch: str
+    seq: str
+    history: str
+    channel: str
+
+    def as_list(self) -> list[str]:
+        return [self.epoch, self.seq, self.history]
+
+
+def keys_for(topic: str) -> TopicKeys:
+    group = group_for(topic)
+    base = f"{settings.REALTIME_PREFIX}:topic:{group}"
+    return TopicKeys(f"{base}:epoch", f"{base}:seq", f"{base}:history", broadcast_channel(group))
+
+
+def broadcast_channel(group: str) -> str:
+    """The Redis pub/sub channel every web process listens on for a group."""
+    return f"{settings.REALTIME_PREFIX}.broadcast.{group}"
+
+
+def new_epoch() -> str:
+    return f"{int(time.time())}-{uuid.uuid4().hex[:8]}"
+
+
+def parse_stamp(frame: str) -> tuple[int, str]:
+    """(seq, epoch) of a frame built by PUBLISH_LUA, without decoding the JSON."""
+    # The frame starts with '{"seq":N,"epoch":"E",' by construction.
+    comma = frame.index(",", 7)
+    start = comma + 10  # len(',"epoch":"')
+    return int(frame[7:comma]), frame[start : frame.index('"', start)]
+
+
+def mark_replayed(frame: str) -> str:
+    return '{"replayed":true,' + frame[1:]
+
+
+def publish_args(topic: str, body: str, *, fan_out: bool) -> tuple[list[str], list[str | int]]:
+    if not (body.startswith("{") and len(body) > 2):
+        raise ValueError("body must be a non-empty JSON object")
+    keys = keys_for(topic)
+    return keys.as_list(), [new_epoch(), body, settings.WS_HISTORY_FRAMES, keys.channel if fan_out else ""]
+
+
+async def replay(topic: str, epoch: str, seq: int) -> list[str] | None:
+    """Every frame after `seq` in `epoch`, in order; None when they are gone."""
+    from stockgate.realtime.redis_conn import async_client
+
+    keys = keys_for(topic)
+    reply = await async_client().eval(REPLAY_LUA, 3, *keys.as_list(), epoch, seq)
+    if not reply or reply[0] != b"ok":
+        return None
+    return [frame.decode() for frame in reply[1:]]
+
+
+async def current(topic: str) -> tuple[str, int]:
+    """(epoch, last seq) of a topic, creating its epoch when it has none."""
+    from stockgate.realtime.redis_conn import async_client
+
+    keys = keys_for(topic)
+    epoch, seq = await async_client().eval(CURRENT_LUA, 3, *keys.as_list(), new_epoch())
+    return epoch.decode(), int(seq)

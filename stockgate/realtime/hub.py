@@ -1,0 +1,144 @@
+"""Per-process fan-out: one Redis subscription per topic per web process.
+
+A broadcast is published once (see history.PUBLISH_LUA); each web process receives it
+once and hands the same pre-serialised frame to each local subscriber's bounded send
+queue. Delivery cost in Redis does not grow with the number of sockets, frames are
+never re-encoded per socket, and no per-socket channel-layer queue exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from typing import Protocol
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from stockgate.realtime import metrics
+from stockgate.realtime.history import broadcast_channel, parse_stamp
+from stockgate.realtime.redis_conn import async_client
+from stockgate.realtime.topics import group_for
+
+log = logging.getLogger(__name__)
+
+
+class Member(Protocol):
+    def deliver(self, topic: str, seq: int, epoch: str, frame: str) -> None: ...
+
+    def resync(self, topic: str) -> None: ...
+
+
+class FanoutHub:
+    def __init__(self) -> None:
+        self._members: dict[str, set[Member]] = {}
+        self._topic_of_channel: dict[str, str] = {}
+        self._pubsub: aioredis.client.PubSub | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    def member_count(self, topic: str) -> int:
+        return len(self._members.get(topic, ()))
+
+    def topics(self) -> list[str]:
+        return list(self._members)
+
+    async def add(self, topic: str, member: Member) -> None:
+        members = self._members.get(topic)
+        if members is None:
+            members = self._members[topic] = set()
+            channel = broadcast_channel(group_for(topic))
+            self._topic_of_channel[channel] = topic
+            async with self._lock:
+                await self._ensure_pubsub()
+                assert self._pubsub is not None
+                await self._pubsub.subscribe(channel)
+        members.add(member)
+
+    async def discard(self, topic: str, member: Member) -> None:
+        members = self._members.get(topic)
+        if members is None:
+            return
+        members.discard(member)
+        if not members:
+            del self._members[topic]
+            channel = broadcast_channel(group_for(topic))
+            self._topic_of_channel.pop(channel, None)
+            if self._pubsub is not None:
+                try:
+                    await self._pubsub.unsubscribe(channel)
+                except (RedisError, OSError):
+                    log.warning("unsubscribe from %s failed; the reader resubscribes what is needed", channel)
+
+    async def _ensure_pubsub(self) -> None:
+        if self._pubsub is None:
+            self._pubsub = async_client().pubsub(ignore_subscribe_messages=True)
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.get_running_loop().create_task(self._read_forever())
+
+    async def _read_forever(self) -> None:
+        attempt = 0
+        while True:
+            try:
+                assert self._pubsub is not None
+                if not self._pubsub.subscribed:
+                    await asyncio.sleep(0.2)
+                    continue
+                async for message in self._pubsub.listen():
+                    attempt = 0
+                    if message["type"] == "message":
+                        self._fan_out(message["channel"].decode(), message["data"].decode())
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as exc:
+                attempt += 1
+                delay = min(30.0, 0.5 * 2 ** min(attempt, 6)) * random.uniform(0.5, 1.0)
+                log.warning("broadcast subscription lost (%s); resubscribing in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                await self._resubscribe()
+
+    async def _resubscribe(self) -> None:
+        async with self._lock:
+            old, self._pubsub = self._pubsub, async_client().pubsub(ignore_subscribe_messages=True)
+            if old is not None:
+                try:
+                    await old.aclose()
+                except (RedisError, OSError):
+                    pass
+            channels = list(self._topic_of_channel)
+            try:
+                if channels:
+                    await self._pubsub.subscribe(*channels)
+            except (RedisError, OSError):
+                return  # the reader loop retries with backoff
+        # Frames published while we were away are lost to this process: tell every
+        # member, which sends its client a fresh snapshot (the client sees seq/epoch move).
+        for topic in list(self._members):
+            for member in list(self._members.get(topic, ())):
+                member.resync(topic)
+
+    def _fan_out(self, channel: str, frame: str) -> None:
+        topic = self._topic_of_channel.get(channel)
+        members = self._members.get(topic) if topic else None
+        if not members:
+            return
+        started = time.perf_counter()
+        seq, epoch = parse_stamp(frame)
+        for member in list(members):
+            member.deliver(topic, seq, epoch, frame)  # type: ignore[arg-type]
+        metrics.FANOUT_SECONDS.observe(time.perf_counter() - started)
+
+
+_hubs: dict[asyncio.AbstractEventLoop, FanoutHub] = {}
+
+
+def get_hub() -> FanoutHub:
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        for old in [lp for lp in _hubs if lp.is_closed()]:
+            del _hubs[old]
+        hub = _hubs[loop] = FanoutHub()
+    return hub

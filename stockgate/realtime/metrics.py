@@ -1,0 +1,19 @@
+"""Prometheus metrics of the transport (per process; /metrics exposes them)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+CONNECTIONS = Gauge("stockgate_ws_connections", "Open WebSocket connections in this process")
+SUBSCRIPTIONS = Gauge("stockgate_ws_subscriptions", "Subscriptions in this process by topic kind", ["kind"])
+FRAMES_SENT = Counter("stockgate_ws_frames_sent_total", "Frames queued to sockets")
+FRAMES_DROPPED = Counter("stockgate_ws_frames_dropped_total", "Frames dropped (slow clients, closed sockets)")
+SLOW_DISCONNECTS = Counter("stockgate_ws_slow_disconnects_total", "Sockets closed with 4008 for not keeping up")
+ERRORS_SENT = Counter("stockgate_ws_errors_total", "Error frames sent by code", ["code"])
+BROADCASTS = Counter("stockgate_broadcasts_total", "Broadcasts published by topic kind", ["kind"])
+BROADCAST_FAILURES = Counter("stockgate_broadcast_failures_total", "Broadcasts that failed", ["kind"])
+FANOUT_SECONDS = Histogram(
+    "stockgate_fanout_seconds",
+    "Time to hand one broadcast to every local socket",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+)

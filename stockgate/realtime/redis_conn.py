@@ -1,0 +1,54 @@
+"""Redis clients for the transport: one sync pool per process, one async pool per event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import weakref
+
+import redis
+import redis.asyncio as aioredis
+from django.conf import settings
+
+_sync_lock = threading.Lock()
+_sync_client: redis.Redis | None = None
+_async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = weakref.WeakKeyDictionary()
+
+
+def sync_client() -> redis.Redis:
+    global _sync_client
+    with _sync_lock:
+        if _sync_client is None:
+            _sync_client = redis.Redis.from_url(
+                settings.REDIS_URL,
+                max_connections=settings.REDIS_MAX_CONNECTIONS,
+                socket_timeout=5,
+                socket_connect_timeout=5,
+                health_check_interval=30,
+                retry_on_timeout=True,
+            )
+        return _sync_client
+
+
+def async_client() -> aioredis.Redis:
+    """A client bound to the running loop (redis.asyncio pools cannot cross loops)."""
+    loop = asyncio.get_running_loop()
+    client = _async_clients.get(loop)
+    if client is None:
+        client = aioredis.Redis.from_url(
+            settings.REDIS_URL,
+            # The default cap of 100 raised MaxConnectionsError under a burst of connects.
+            max_connections=settings.REDIS_MAX_CONNECTIONS,
+            socket_connect_timeout=5,
+            health_check_interval=30,
+        )
+        _async_clients[loop] = client
+    return client
+
+
+def reset_clients() -> None:
+    """Forget cached clients (tests that restart Redis, forked workers)."""
+    global _sync_client
+    with _sync_lock:
+        _sync_client = None
+    _async_clients.clear()

@@ -1,0 +1,211 @@
+"""stockgate settings: one file, every value read from the environment.
+
+Every variable is listed in the README with its default. Defaults make a fresh
+checkout run on embedded parts (SQLite, the Redis the run command starts, demo data).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from stockgate.dburl import parse_database_url
+from stockgate.env import env, envbool, envfloat, envint, envlist
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env("STOCKGATE_VAR_DIR", str(BASE_DIR / "var")))
+
+DEFAULT_SECRET_KEY = "insecure-development-key-change-me"
+SECRET_KEY = env("SECRET_KEY", DEFAULT_SECRET_KEY)
+DEBUG = envbool("DEBUG", False)
+# "production" turns the unsafe-combination checks from warnings into errors.
+STOCKGATE_ENV = env("STOCKGATE_ENV", "development")
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
+VERSION = "0.1.0"
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "channels",
+    "django_celery_beat",
+    "stockgate",
+    "marketgate",
+    "signals",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "stockgate.urls"
+ASGI_APPLICATION = "stockgate.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASE_URL = env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'stockgate.sqlite3'}")
+DATABASES = {"default": parse_database_url(DATABASE_URL, BASE_DIR)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# The run command starts an embedded Redis on this port when REDIS_URL is unset.
+EMBEDDED_REDIS_PORT = envint("EMBEDDED_REDIS_PORT", 6399)
+REDIS_URL = env("REDIS_URL", f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0")
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "ko"
+LANGUAGES = [("ko", "한국어"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Seoul"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# Serve straight from the app/static folders, so no collectstatic step is needed to run.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+LOGIN_URL = "/admin/login/"
+
+# --- security headers (production hardening; harmless in development) ---
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", False)
+SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND_TLS_PROXY") else None
+
+# --- channel layer and realtime transport ---
+# redis-py caps an asyncio pool at 100 connections; a burst of connects needs more.
+REDIS_MAX_CONNECTIONS = envint("REDIS_MAX_CONNECTIONS", 1000)
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {
+            "hosts": [{"address": REDIS_URL, "max_connections": REDIS_MAX_CONNECTIONS}],
+            "prefix": env("CHANNEL_PREFIX", "stockgate"),
+        },
+    }
+}
+# "hub": one Redis subscription per topic per web process, frames serialised once
+# (the shipped fan-out). "layer": every socket joins a channel-layer group (Channels'
+# default path; kept for comparison in benchmarks/fanout.py).
+REALTIME_FANOUT = env("REALTIME_FANOUT", "hub")
+REALTIME_PREFIX = env("REALTIME_PREFIX", "stockgate")
+WS_MAX_FRAME_BYTES = envint("WS_MAX_FRAME_BYTES", 64 * 1024)
+WS_MAX_BAD_FRAMES_PER_MINUTE = envint("WS_MAX_BAD_FRAMES_PER_MINUTE", 20)
+WS_MAX_FRAMES_PER_SECOND = envint("WS_MAX_FRAMES_PER_SECOND", 20)
+# A client over the rate for this many consecutive seconds is closed (1008).
+WS_RATE_ABUSE_SECONDS = envint("WS_RATE_ABUSE_SECONDS", 5)
+WS_MAX_SUBSCRIPTIONS = envint("WS_MAX_SUBSCRIPTIONS", 200)
+WS_HEARTBEAT_SECONDS = envfloat("WS_HEARTBEAT_SECONDS", 25.0)
+WS_IDLE_TIMEOUT_SECONDS = envfloat("WS_IDLE_TIMEOUT_SECONDS", 60.0)
+# Outgoing frames buffered per socket before it is closed as slow (4008).
+WS_SEND_QUEUE_FRAMES = envint("WS_SEND_QUEUE_FRAMES", 256)
+# Frames kept per topic in Redis for `since` replay.
+WS_HISTORY_FRAMES = envint("WS_HISTORY_FRAMES", 500)
+# topic prefix -> "authenticated" | "staff" | a permission codename ("app.codename").
+WS_TOPIC_PERMISSIONS: dict[str, str] = {
+    k: v for k, v in (item.split("=", 1) for item in envlist("WS_TOPIC_PERMISSIONS", []))
+}
+WS_ALLOWED_ORIGINS = envlist("WS_ALLOWED_ORIGINS", [])
+
+# --- Celery ---
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)
+CELERY_RESULT_BACKEND = None
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_ENABLE_UTC = True
+# Tasks are idempotent (unique keys + upserts), so a task lost with its worker is
+# redelivered rather than dropped.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = envint("CELERY_TASK_SOFT_TIME_LIMIT", 240)
+CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", 300)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# How often beat re-reads schedules from the database (admin edits apply within this).
+CELERY_BEAT_MAX_LOOP_INTERVAL = envint("CELERY_BEAT_MAX_LOOP_INTERVAL", 5)
+CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
+DJANGO_CELERY_BEAT_TZ_AWARE = True
+
+# --- Market data and the gate ---
+MARKET_DATA_PROVIDER = env("MARKET_DATA_PROVIDER", "demo")
+MARKET_DATA_PROVIDERS = {
+    "demo": "marketgate.providers.demo.DemoProvider",
+    "fdr": "marketgate.providers.fdr.FdrProvider",
+    "csv": "marketgate.providers.csvfiles.CsvProvider",
+}
+# Demo clock: "real" follows the wall clock; "accelerated" runs a whole simulated
+# session in DEMO_SESSION_MINUTES of wall time, so the gate and prices move in a demo.
+DEMO_CLOCK = env("DEMO_CLOCK", "accelerated")
+DEMO_SESSION_MINUTES = envfloat("DEMO_SESSION_MINUTES", 30.0)
+DEMO_SEED = envint("DEMO_SEED", 7)
+DEMO_TICKERS = envint("DEMO_TICKERS", 300)
+# Period of update-market-gate in seconds (beat schedule default; editable in admin).
+GATE_PERIOD_SECONDS = envint("GATE_PERIOD_SECONDS", 300)
+GATE_STALE_GRACE_SECONDS = envint("GATE_STALE_GRACE_SECONDS", 120)
+# Overrides of marketgate.gate.GateParams fields, e.g. {"green_min": 70}.
+GATE_PARAMS: dict[str, float] = {}
+# Overrides of signals.scanner.ScanParams fields, e.g. {"min_score": 55}.
+SCANNER_PARAMS: dict[str, float] = {}
+
+LOG_LEVEL = env("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.channels.server": {"level": "WARNING"},
+        "daphne": {"level": "WARNING"},
+    },
+}
+
+if STOCKGATE_ENV == "production":
+    # Refuse to start rather than run exposed: these are errors, not warnings.
+    from django.core.exceptions import ImproperlyConfigured
+
+    if DEBUG:
+        raise ImproperlyConfigured("DEBUG must be off when STOCKGATE_ENV=production")
+    if SECRET_KEY == DEFAULT_SECRET_KEY or len(SECRET_KEY) < 32:
+        raise ImproperlyConfigured("Set SECRET_KEY (32+ random characters) when STOCKGATE_ENV=production")
