@@ -1,0 +1,89 @@
+"""Run the whole test suite: `python3 scripts/test.py [pytest args]`.
+
+Installs what the tests need (virtualenv with requirements-dev.txt; Debian's Chromium
+for the browser tests when it is missing and we may install it), makes sure the local
+PostgreSQL and Redis answer (starting them when this machine knows how), then runs
+pytest against them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bootstrap import ROOT, ensure_venv, in_venv  # noqa: E402
+
+PG_START = "pg_ctlcluster --skip-systemctl-redirect {version} main start"
+REDIS_START = (
+    "redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save '' --appendonly no "
+    "--dir /var/lib/redis --logfile /var/log/redis/ci.log"
+)
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _wait(port: int, what: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if _listening(port):
+            return
+        time.sleep(0.5)
+    raise SystemExit(f"{what} is not answering on port {port}; start it and run again")
+
+
+def ensure_postgres() -> None:
+    if _listening(5432) or os.environ.get("DATABASE_URL", "").startswith("sqlite"):
+        return
+    versions = sorted(os.listdir("/etc/postgresql")) if os.path.isdir("/etc/postgresql") else []
+    if versions and shutil.which("pg_ctlcluster"):
+        print("starting PostgreSQL", flush=True)
+        subprocess.run(PG_START.format(version=versions[-1]), shell=True, check=False)
+    _wait(5432, "PostgreSQL")
+
+
+def ensure_redis() -> None:
+    if _listening(6379):
+        return
+    if shutil.which("redis-server"):
+        print("starting Redis", flush=True)
+        os.makedirs("/var/lib/redis", exist_ok=True)
+        os.makedirs("/var/log/redis", exist_ok=True)
+        subprocess.run(REDIS_START, shell=True, check=False)
+    _wait(6379, "Redis")
+
+
+def ensure_chromium() -> None:
+    if shutil.which("chromium") or os.environ.get("STOCKGATE_SKIP_BROWSER_INSTALL"):
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print("installing Debian's chromium for the browser tests", flush=True)
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=False, env=env)
+    if not shutil.which("chromium"):
+        print("warning: chromium is not installed; the browser tests will fail", flush=True)
+
+
+def main() -> int:
+    if not in_venv():
+        python = ensure_venv("requirements-dev.txt")
+        os.execv(str(python), [str(python), __file__, *sys.argv[1:]])
+    ensure_postgres()
+    ensure_redis()
+    ensure_chromium()
+    args = sys.argv[1:]
+    return subprocess.call([sys.executable, "-m", "pytest", *args], cwd=ROOT)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
