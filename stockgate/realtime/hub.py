@@ -12,6 +12,7 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import redis.asyncio as aioredis
@@ -29,6 +30,25 @@ class Member(Protocol):
     def deliver(self, topic: str, seq: int, epoch: str, frame: str) -> None: ...
 
     def resync(self, topic: str) -> None: ...
+
+
+DemandHook = Callable[[str, bool], Awaitable[None]]
+# Called with (topic, True) when a topic gets its first subscriber in this process and
+# (topic, False) when its last one leaves: the price feed's demand tracking uses it.
+_demand_hooks: list[DemandHook] = []
+
+
+def on_demand_change(hook: DemandHook) -> None:
+    if hook not in _demand_hooks:
+        _demand_hooks.append(hook)
+
+
+async def _notify_demand(topic: str, wanted: bool) -> None:
+    for hook in _demand_hooks:
+        try:
+            await hook(topic, wanted)
+        except Exception:
+            log.warning("demand hook failed for %s", topic, exc_info=True)
 
 
 class FanoutHub:
@@ -55,6 +75,7 @@ class FanoutHub:
                 await self._ensure_pubsub()
                 assert self._pubsub is not None
                 await self._pubsub.subscribe(channel)
+            await _notify_demand(topic, True)
         members.add(member)
 
     async def discard(self, topic: str, member: Member) -> None:
@@ -71,6 +92,7 @@ class FanoutHub:
                     await self._pubsub.unsubscribe(channel)
                 except (RedisError, OSError):
                     log.warning("unsubscribe from %s failed; the reader resubscribes what is needed", channel)
+            await _notify_demand(topic, False)
 
     async def _ensure_pubsub(self) -> None:
         if self._pubsub is None:
