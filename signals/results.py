@@ -1,0 +1,78 @@
+"""What a scan returns: plain values, ready to be saved as Signal rows or sent as JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, TypedDict
+
+
+class ContractionFootprint(TypedDict):
+    start: str  # ISO date of the swing high
+    end: str  # ISO date of the swing low
+    high: float
+    low: float
+    depth_pct: float
+
+
+class Footprint(TypedDict):
+    base_length: int
+    base_start: str
+    depths: list[float]  # percent, oldest first
+    pivot: int
+    contractions: list[ContractionFootprint]
+    volume_ratio: float
+    volume_falling: bool
+    rs: int
+    trend_template: int  # criteria met, of 8
+    zigzag_threshold_pct: float
+    score_parts: dict[str, float]
+
+
+@dataclass(frozen=True)
+class SignalCandidate:
+    ticker: str
+    name: str
+    market: str
+    score: int
+    grade: str
+    entry_price: int
+    target_price: int
+    stop_loss: int
+    position_size: int
+    reasons: list[str]
+    footprint: Footprint
+    signal_type: str = "VCP"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ticker": self.ticker,
+            "name": self.name,
+            "market": self.market,
+            "signal_type": self.signal_type,
+            "score": self.score,
+            "grade": self.grade,
+            "entry_price": self.entry_price,
+            "target_price": self.target_price,
+            "stop_loss": self.stop_loss,
+            "position_size": self.position_size,
+            "reasons": list(self.reasons),
+            "footprint": dict(self.footprint),
+        }
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    candidates: list[SignalCandidate]
+    universe_count: int
+    trend_template_count: int
+    rejections: dict[str, str] = field(default_factory=dict)  # ticker -> first failing rule
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "candidates": [c.to_dict() for c in self.candidates],
+            "universe_count": self.universe_count,
+            "trend_template_count": self.trend_template_count,
+            "rejections": dict(self.rejections),
+            "stats": dict(self.stats),
+        }
