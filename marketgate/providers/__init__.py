@@ -1,0 +1,1 @@
+"""Market-data providers (see base.py for the interface)."""
