@@ -79,6 +79,7 @@ def main() -> int:
     host = os.environ.setdefault("WEB_HOST", "127.0.0.1")
     port = os.environ.setdefault("WEB_PORT", "8000")
     try:
+        subprocess.call([sys.executable, str(ROOT / "scripts" / "vendor.py")], cwd=ROOT)  # charts; optional
         manage("migrate", "--noinput", "-v", "0")
         manage("seed_demo", "--if-empty")
         manage("ensure_admin")

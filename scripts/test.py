@@ -81,6 +81,7 @@ def main() -> int:
     ensure_postgres()
     ensure_redis()
     ensure_chromium()
+    subprocess.call([sys.executable, str(ROOT / "scripts" / "vendor.py")], cwd=ROOT)  # the dashboard's charts
     args = sys.argv[1:]
     return subprocess.call([sys.executable, "-m", "pytest", *args], cwd=ROOT)
 

@@ -94,7 +94,9 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise expects it to exist
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# var/vendor holds the charting library fetched by scripts/vendor.py (served as /static/vendor/...).
+STATICFILES_DIRS = [BASE_DIR / "static", ("vendor", VAR_DIR / "vendor")]
+(VAR_DIR / "vendor").mkdir(parents=True, exist_ok=True)  # absent library: no charts, no warning
 # Serve straight from the app/static folders, so no collectstatic step is needed to run.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
