@@ -7,6 +7,7 @@ columns (indexing numpy scalars in a loop is several times slower).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -126,4 +127,4 @@ def tightening_breaks(depths: list[float], ratio: float) -> list[int]:
 def volume_falling(base: Base) -> bool:
     """Average volume of each contraction below the one before."""
     vols = [t.avg_volume for t in base.contractions]
-    return all(b < a for a, b in zip(vols, vols[1:]))
+    return all(b < a for a, b in itertools.pairwise(vols))

@@ -23,8 +23,7 @@ PRICE_COLUMNS = ("open", "high", "low", "close")
 class Panel:
     tickers: np.ndarray  # (T,) str
     dates: np.ndarray  # (D,) datetime64[D], every distinct session date in the input
-    open: np.ndarray  # (N, T) float
-    high: np.ndarray
+    high: np.ndarray  # (N, T) float
     low: np.ndarray
     close: np.ndarray
     volume: np.ndarray
@@ -63,11 +62,18 @@ def build_panel(bars: pd.DataFrame, *, as_of: date, rows: int) -> Panel:
     kept = bars.loc[keep]
     kept_dates = dates_all[keep]
 
-    tickers, codes = np.unique(kept["ticker"].astype(str).to_numpy(), return_inverse=True)
-    order = np.lexsort((kept_dates, codes))
+    # factorize hashes instead of sorting strings: the biggest saving of the whole scan.
+    codes, tickers = pd.factorize(kept["ticker"].astype(str).to_numpy(), sort=True)
+    date_codes, dates = pd.factorize(kept_dates.astype("datetime64[D]"), sort=True)
+    tickers = np.asarray(tickers, dtype=object)
+    dates = np.asarray(dates, dtype="datetime64[D]")
+    key = codes.astype(np.int64) * max(len(dates), 1) + date_codes
+    # Files usually arrive sorted by ticker then date; only sort when they are not.
+    order = np.arange(len(key)) if bool(np.all(key[1:] >= key[:-1])) else np.argsort(key, kind="stable")
+    # A repeated (ticker, date) keeps its last row, as a re-import would.
+    sorted_key = key[order]
+    order = order[np.append(sorted_key[1:] != sorted_key[:-1], True)]
     codes = codes[order]
-    day_values = kept_dates[order].astype("datetime64[D]")
-    dates, date_codes = np.unique(day_values, return_inverse=True)
 
     # Position of each bar counted from its ticker's latest (0 = latest).
     counts = np.bincount(codes, minlength=len(tickers))
@@ -76,13 +82,14 @@ def build_panel(bars: pd.DataFrame, *, as_of: date, rows: int) -> Panel:
     take = from_end < rows
     row = rows - 1 - from_end[take]
     col = codes[take]
+    source = order[take]
 
-    def matrix(values: np.ndarray, fill: float = np.nan, dtype: type = float) -> np.ndarray:
-        out = np.full((rows, len(tickers)), fill, dtype=dtype)
-        out[row, col] = values[order][take]
+    def matrix(values: np.ndarray) -> np.ndarray:
+        out = np.full((rows, len(tickers)), np.nan)
+        out[row, col] = values[source]
         return out
 
-    frame = {name: kept[name].to_numpy(dtype=float, na_value=np.nan) for name in (*PRICE_COLUMNS, "volume")}
+    frame = {name: kept[name].to_numpy(dtype=float, na_value=np.nan) for name in ("close", "high", "low", "volume")}
     if "traded_value" in kept.columns:
         value = kept["traded_value"].to_numpy(dtype=float, na_value=np.nan)
         value = np.where(np.isfinite(value), value, frame["close"] * frame["volume"])
@@ -90,12 +97,11 @@ def build_panel(bars: pd.DataFrame, *, as_of: date, rows: int) -> Panel:
         value = frame["close"] * frame["volume"]
 
     date_index = np.full((rows, len(tickers)), -1, dtype=np.int64)
-    date_index[row, col] = date_codes[take]
+    date_index[row, col] = date_codes[source]
     last_date = dates[date_index[-1]] if len(tickers) else np.array([], dtype="datetime64[D]")
     return Panel(
         tickers=tickers,
         dates=dates,
-        open=matrix(frame["open"]),
         high=matrix(frame["high"]),
         low=matrix(frame["low"]),
         close=matrix(frame["close"]),

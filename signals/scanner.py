@@ -15,16 +15,16 @@ import numpy as np
 import pandas as pd
 
 from signals import trend_template as tt
-from signals.contractions import find_base, judge_base, tightening_breaks, volume_falling
+from signals.candidate import TickerHistory, judge_setup
 from signals.gate_cap import apply_gate_cap
 from signals.panel import Panel, build_panel
-from signals.results import ContractionFootprint, Footprint, ScanResult, SignalCandidate
+from signals.results import ScanResult, SignalCandidate
 from signals.scan_params import ScanParams
-from signals.scoring import Setup, grade_for, reasons, score_parts
-from signals.sizing import plan_trade, position_size
 from signals.universe import instrument_problem, normalise_instruments, select_universe
 
 __all__ = ["ScanParams", "ScanResult", "SignalCandidate", "apply_gate_cap", "scan"]
+
+DEFAULT_PARAMS = ScanParams()  # frozen, so one shared default is safe
 
 
 def scan(
@@ -32,7 +32,7 @@ def scan(
     instruments: pd.DataFrame,
     *,
     as_of: date,
-    params: ScanParams = ScanParams(),
+    params: ScanParams = DEFAULT_PARAMS,
 ) -> ScanResult:
     """Scan the market as it stood at the close of `as_of` (later bars are ignored).
 
@@ -74,7 +74,22 @@ def scan(
     candidates: list[SignalCandidate] = []
     for j in np.flatnonzero(passed):
         col = int(cols[j])
-        outcome = _judge_ticker(panel, col, j, ind, int(met[j]), str(universe.markets[col]), params)
+        n = int(panel.sessions[col])
+        outcome = judge_setup(
+            TickerHistory(
+                high=panel.high[-n:, col],
+                low=panel.low[-n:, col],
+                volume=panel.volume[-n:, col],
+                dates=panel.dates[panel.date_index[-n:, col]],
+            ),
+            close=float(ind.close[j]),
+            atr=float(ind.atr[j]),
+            rs=int(ind.rs[j]),
+            volume_ratio=float(ind.volume_ratio[j]),
+            criteria_met=int(met[j]),
+            market=str(universe.markets[col]),
+            params=params,
+        )
         ticker = str(panel.tickers[col])
         if isinstance(outcome, str):
             rejections[ticker] = outcome
@@ -111,83 +126,3 @@ def _no_bar_rejections(info: pd.DataFrame, panel: Panel, as_of: date) -> dict[st
         row = info.loc[ticker]
         out[str(ticker)] = instrument_problem(row["market"], row["kind"]) or f"No clean bars up to {as_of.isoformat()}"
     return out
-
-
-def _judge_ticker(
-    panel: Panel, col: int, j: int, ind: tt.Indicators, met: int, market: str, params: ScanParams
-) -> dict[str, object] | str:
-    """The candidate's fields for a Trend Template passer, or why it is not a VCP."""
-    n = int(panel.sessions[col])
-    high = panel.high[-n:, col]
-    low = panel.low[-n:, col]
-    volume = panel.volume[-n:, col]
-    close = float(ind.close[j])
-    base = find_base(high, low, volume, float(ind.atr[j]), close, params)
-    problem = judge_base(base, market, params)
-    if problem:
-        return f"VCP: {problem}"
-    ratio = float(ind.volume_ratio[j])
-    if not ratio < params.volume_dry_up_max:
-        return f"VCP: Volume 10d/50d {ratio:.2f} (no dry-up, need < {params.volume_dry_up_max:g})"
-    last = base.contractions[-1]
-    plan = plan_trade(last.high, last.low, params)
-    if isinstance(plan, str):
-        return f"VCP: {plan}"
-    if close > plan.entry * (1.0 + params.buy_zone_pct):
-        return f"VCP: extended {(close / plan.entry - 1) * 100:.1f}% above entry {plan.entry:,}"
-    if close <= plan.stop:
-        return f"VCP: close {close:,.0f} at or below stop {plan.stop:,}"
-
-    depths = [t.depth for t in base.contractions]
-    setup = Setup(
-        criteria_met=met,
-        rs=int(ind.rs[j]),
-        base=base,
-        volume_ratio=ratio,
-        volume_falling=volume_falling(base),
-        close=close,
-        plan=plan,
-        tightening_breaks=len(tightening_breaks(depths, params.contraction_ratio)),
-    )
-    parts = score_parts(setup, params)
-    score = int(np.floor(sum(parts.values()) + 0.5))
-    grade = grade_for(score, met, params)
-    if grade is None:
-        if score < params.grade_c_min:
-            return f"Score {score} < {params.grade_c_min}"
-        return f"Score {score}: Trend Template 7/8 drops it below grade C"
-
-    dates = panel.dates[panel.date_index[-n:, col]]
-    contractions: list[ContractionFootprint] = [
-        {
-            "start": str(dates[t.high_index]),
-            "end": str(dates[t.low_index]),
-            "high": round(t.high, 2),
-            "low": round(t.low, 2),
-            "depth_pct": round(t.depth * 100, 2),
-        }
-        for t in base.contractions
-    ]
-    footprint: Footprint = {
-        "base_length": base.length,
-        "base_start": str(dates[base.start_index]),
-        "depths": [round(d * 100, 2) for d in depths],
-        "pivot": plan.pivot,
-        "contractions": contractions,
-        "volume_ratio": round(ratio, 3),
-        "volume_falling": setup.volume_falling,
-        "rs": setup.rs,
-        "trend_template": met,
-        "zigzag_threshold_pct": round(base.threshold * 100, 2),
-        "score_parts": {k: round(v, 2) for k, v in parts.items()},
-    }
-    return {
-        "score": score,
-        "grade": grade,
-        "entry_price": plan.entry,
-        "target_price": plan.target,
-        "stop_loss": plan.stop,
-        "position_size": position_size(plan.entry, plan.stop, params),
-        "reasons": reasons(setup, params),
-        "footprint": footprint,
-    }
