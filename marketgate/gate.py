@@ -25,9 +25,15 @@ from marketgate.gate_components import (
     score_new_highs_lows,
     score_trend,
 )
-from marketgate.gate_inputs import BreadthHistory, GateStatus, IndexHistory, LiveIndex, PreviousGate
+from marketgate.gate_inputs import (
+    BreadthHistory,
+    GateStatus,
+    IndexHistory,
+    LiveIndex,
+    PreviousGate,
+)
 from marketgate.gate_overrides import Override, evaluate_overrides
-from marketgate.gate_params import GateParams
+from marketgate.gate_params import DEFAULT_PARAMS, GateParams
 
 __all__ = [
     "BreadthHistory", "GateParams", "GateResult", "GateStatus", "IndexHistory", "IndexSummary",
@@ -99,7 +105,7 @@ def _line_for(text: str, market: str) -> str:
     return next((line for line in text.split("\n") if line.startswith(market)), text)
 
 
-def status_for(level: float, params: GateParams = GateParams()) -> GateStatus:
+def status_for(level: float, params: GateParams = DEFAULT_PARAMS) -> GateStatus:
     if level >= params.threshold_green:
         return "GREEN"
     if level >= params.threshold_yellow:
@@ -111,7 +117,7 @@ def status_for(level: float, params: GateParams = GateParams()) -> GateStatus:
 class _IndexScore:
     summary: IndexSummary
     components: list[Component] = field(default_factory=list)
-    override: Override = Override()
+    override: Override = field(default_factory=Override)
 
 
 def _score_index(s: Series, breadth: BreadthHistory | None, as_of_date: date, p: GateParams) -> _IndexScore:
@@ -151,7 +157,7 @@ def _round_level(level: float) -> int:
 
 
 def apply_hysteresis(raw_level: int, previous: PreviousGate | None,
-                     params: GateParams = GateParams()) -> tuple[GateStatus, GateStatus | None, int, str]:
+                     params: GateParams = DEFAULT_PARAMS) -> tuple[GateStatus, GateStatus | None, int, str]:
     """(status, pending_status, pending_count, reason) for `raw_level` after `previous`.
 
     Moving one colour at a time from the previous one, a threshold counts as crossed
@@ -193,7 +199,7 @@ def compute_gate(
     as_of_date: date,
     live: dict[str, LiveIndex] | None = None,
     previous: PreviousGate | None = None,
-    params: GateParams = GateParams(),
+    params: GateParams = DEFAULT_PARAMS,
 ) -> GateResult | None:
     """The gate on `as_of_date`, or None when no index has any usable data.
 

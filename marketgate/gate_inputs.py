@@ -6,9 +6,11 @@ None and NaN both mean "unknown"; the gate never lets a NaN reach a number it re
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Literal, Sequence
+from itertools import pairwise
+from typing import Literal
 
 import numpy as np
 
@@ -32,7 +34,7 @@ def known(value: float | None) -> bool:
 
 
 def _check_dates(dates: tuple[date, ...], what: str) -> None:
-    for a, b in zip(dates, dates[1:]):
+    for a, b in pairwise(dates):
         if not a < b:
             raise ValueError(f"{what} dates must be strictly increasing ({a} then {b})")
 

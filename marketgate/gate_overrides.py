@@ -19,7 +19,11 @@ from datetime import date
 
 import numpy as np
 
-from marketgate.gate_components import DistributionCount, Series, count_distribution_days
+from marketgate.gate_components import (
+    DistributionCount,
+    Series,
+    count_distribution_days,
+)
 from marketgate.gate_params import GateParams
 
 
@@ -45,7 +49,7 @@ def follow_through_days(s: Series, p: GateParams) -> list[int]:
     n = len(s)
     start = max(0, n - p.rally_low_lookback)
     # The decline runs from the highest close of the lookback to the lowest close after
-    # it (latest occurrence of each): a rally from an older low is not this correction's.
+    # it (its latest occurrence): a rally from an older low is not this correction's.
     high = start + int(np.argmax(s.close[start:]))
     after = s.close[high:]
     low = high + (len(after) - 1 - int(np.argmin(after[::-1])))

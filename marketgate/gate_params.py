@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any, Mapping
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -150,3 +151,6 @@ class GateParams:
 
     def weight(self, market: str) -> float:
         return {"KOSPI": self.weight_kospi, "KOSDAQ": self.weight_kosdaq}.get(market, 0.0)
+
+
+DEFAULT_PARAMS = GateParams()

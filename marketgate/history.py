@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,7 @@ from marketgate.gate import (
     PreviousGate,
     compute_gate,
 )
+from marketgate.gate_params import DEFAULT_PARAMS
 
 BREADTH_COLUMNS = ("advances", "declines", "new_highs", "new_lows", "pct_above_ma50")
 
@@ -73,7 +74,7 @@ def gate_series(
     dates: Iterable[date] | None = None,
     start: date | None = None,
     end: date | None = None,
-    params: GateParams = GateParams(),
+    params: GateParams = DEFAULT_PARAMS,
     hysteresis: bool = True,
 ) -> pd.DataFrame:
     """One row per date: the gate as it would have been computed after that close.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -23,7 +23,7 @@ def kst(y, m, d, hh, mm=0):
 
 
 def utc(y, m, d, hh, mm=0):
-    return datetime(y, m, d, hh, mm, tzinfo=timezone.utc)
+    return datetime(y, m, d, hh, mm, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("day", [date(2024, 10, 1), date(2025, 6, 3)])

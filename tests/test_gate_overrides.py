@@ -9,10 +9,10 @@ from marketgate.gate import GateParams, LiveIndex, compute_gate
 from tests.gate_factories import LAST_DAY, correction, index, strong_breadth
 
 
-def run(closes, volumes, *, with_breadth=False, live=None, params=GateParams()):
+def run(closes, volumes, *, with_breadth=False, live=None, params=None):
     breadth = {"KOSPI": strong_breadth()} if with_breadth else {}
     return compute_gate(index(closes, volumes), None, breadth, as_of_date=LAST_DAY,
-                        live={"KOSPI": live} if live else None, params=params)
+                        live={"KOSPI": live} if live else None, params=params or GateParams())
 
 
 def rally(closes, volumes, days):
