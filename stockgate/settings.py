@@ -152,6 +152,7 @@ WS_ALLOWED_ORIGINS = envlist("WS_ALLOWED_ORIGINS", [])
 # --- Celery ---
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)
 CELERY_RESULT_BACKEND = None
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", "celery")
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_ENABLE_UTC = True
 # Tasks are idempotent (unique keys + upserts), so a task lost with its worker is
@@ -212,3 +213,36 @@ if STOCKGATE_ENV == "production":
         raise ImproperlyConfigured("DEBUG must be off when STOCKGATE_ENV=production")
     if SECRET_KEY == DEFAULT_SECRET_KEY or len(SECRET_KEY) < 32:
         raise ImproperlyConfigured("Set SECRET_KEY (32+ random characters) when STOCKGATE_ENV=production")
+
+# --- live prices ---
+# The upstream quote feed `manage.py stream_prices` holds: "demo" (the simulator's
+# intraday ticks) or "kis" (Korea Investment & Securities Open API WebSocket).
+PRICE_FEED = env("PRICE_FEED", "demo")
+PRICE_FEEDS = {
+    "demo": "marketgate.feeds.demo.DemoFeed",
+    "kis": "marketgate.feeds.kis.KisFeed",
+}
+# Tickers registered upstream even with no subscriber (their bars are always stored).
+PRICE_WATCHLIST = envlist("PRICE_WATCHLIST", ["005930", "000660"])
+# The upstream's registration limit per session (KIS: 41 realtime registrations).
+PRICE_MAX_REGISTRATIONS = envint("PRICE_MAX_REGISTRATIONS", 40)
+# Per client, per ticker: at most this many price_update frames a second (latest wins).
+PRICE_MAX_UPDATES_PER_SECOND = envfloat("PRICE_MAX_UPDATES_PER_SECOND", 4.0)
+# A quote older than this (wall seconds) is never sent as live; snapshots flag it stale.
+PRICE_FRESHNESS_SECONDS = envfloat("PRICE_FRESHNESS_SECONDS", 60.0)
+# Index topics (market:kospi/kosdaq) are refreshed from the market-data provider this often.
+PRICE_INDEX_SECONDS = envfloat("PRICE_INDEX_SECONDS", 5.0)
+PRICE_DEMO_TICK_SECONDS = envfloat("PRICE_DEMO_TICK_SECONDS", 1.0)
+# Reconnect backoff of the upstream session: base * 2^attempt, capped, with jitter.
+PRICE_BACKOFF_BASE_SECONDS = envfloat("PRICE_BACKOFF_BASE_SECONDS", 1.0)
+PRICE_BACKOFF_CAP_SECONDS = envfloat("PRICE_BACKOFF_CAP_SECONDS", 60.0)
+# The single-session lock: held while renewed; a dead holder's lock lapses after this.
+PRICE_LOCK_TTL_SECONDS = envfloat("PRICE_LOCK_TTL_SECONDS", 15.0)
+# Per-process subscriber demand in Redis expires this long after its process stops renewing it.
+PRICE_DEMAND_TTL_SECONDS = envint("PRICE_DEMAND_TTL_SECONDS", 30)
+KIS_APP_KEY = env("KIS_APP_KEY", "")
+KIS_APP_SECRET = env("KIS_APP_SECRET", "")
+KIS_WS_URL = env("KIS_WS_URL", "ws://ops.koreainvestment.com:21000")
+KIS_REST_URL = env("KIS_REST_URL", "https://openapi.koreainvestment.com:9443")
+# "P" personal, "B" corporate customer.
+KIS_CUSTTYPE = env("KIS_CUSTTYPE", "P")

@@ -27,10 +27,18 @@ def clean_redis(redis_server: redis.Redis) -> Iterator[redis.Redis]:
     """An empty test database in Redis (history, seq and epochs start afresh)."""
     from stockgate.realtime.redis_conn import reset_clients
 
-    redis_server.flushdb()
+    _delete_prefixed(redis_server)
     reset_clients()
     yield redis_server
     reset_clients()
+
+
+def _delete_prefixed(client: redis.Redis) -> None:
+    # Only this run's keys: other runs may share the Redis database.
+    for pattern in (f"{settings.REALTIME_PREFIX}*", f"{settings.CHANNEL_LAYERS['default']['CONFIG']['prefix']}*"):
+        keys = list(client.scan_iter(match=pattern, count=1000))
+        if keys:
+            client.delete(*keys)
 
 
 @pytest.fixture
@@ -38,3 +46,20 @@ def krx_data() -> Path:
     if not KRX_DATA.is_dir():
         pytest.skip(f"real KRX data not found at {KRX_DATA} (set KRX_DATA_DIR); skipping")
     return KRX_DATA
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_stray_connections(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """Database connections opened by async consumers' worker threads would keep the
+    test database from being dropped; end them before pytest-django drops it."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )

@@ -63,6 +63,7 @@ def process_env(**extra: str) -> dict[str, str]:
             "REALTIME_PREFIX": settings.REALTIME_PREFIX,
             "CHANNEL_PREFIX": settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"],
             "SECRET_KEY": settings.SECRET_KEY,
+            "CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
             "PYTHONUNBUFFERED": "1",
         }
     )

@@ -9,9 +9,14 @@ import os
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@localhost:5432/stockgate")
 os.environ.setdefault("REDIS_URL", "redis://localhost:6379/14")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-that-is-long-enough-0123456789")
-os.environ.setdefault("REALTIME_PREFIX", "sgtest")
-os.environ.setdefault("CHANNEL_PREFIX", "sgtest-layer")
+# Test runs may overlap on one machine: each gets its own database, key prefix and queue.
+RUN_ID = os.environ.setdefault("STOCKGATE_TEST_RUN", str(os.getpid()))
+os.environ.setdefault("REALTIME_PREFIX", f"sgtest{RUN_ID}")
+os.environ.setdefault("CHANNEL_PREFIX", f"sgtest{RUN_ID}-layer")
+os.environ.setdefault("CELERY_QUEUE", f"stockgate-test-{RUN_ID}")
 
 from stockgate.settings import *  # noqa: E402,F403
+
+DATABASES["default"]["TEST"] = {"NAME": f"test_stockgate_{RUN_ID}"}  # noqa: F405
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

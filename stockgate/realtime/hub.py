@@ -58,6 +58,8 @@ class FanoutHub:
         self._pubsub: aioredis.client.PubSub | None = None
         self._reader: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        self._wanted = asyncio.Event()  # set while there is at least one subscription
+        self._confirmations: dict[str, asyncio.Event] = {}
 
     def member_count(self, topic: str) -> int:
         return len(self._members.get(topic, ()))
@@ -71,10 +73,18 @@ class FanoutHub:
             members = self._members[topic] = set()
             channel = broadcast_channel(group_for(topic))
             self._topic_of_channel[channel] = topic
+            confirmed = self._confirmations[channel] = asyncio.Event()
             async with self._lock:
                 await self._ensure_pubsub()
                 assert self._pubsub is not None
                 await self._pubsub.subscribe(channel)
+            self._wanted.set()
+            # Wait until Redis confirms, so a broadcast sent after this returns is
+            # never missed (the caller reads the snapshot only after joining).
+            try:
+                await asyncio.wait_for(confirmed.wait(), timeout=5)
+            except TimeoutError:
+                log.warning("no subscribe confirmation for %s yet; continuing", channel)
             await _notify_demand(topic, True)
         members.add(member)
 
@@ -96,7 +106,7 @@ class FanoutHub:
 
     async def _ensure_pubsub(self) -> None:
         if self._pubsub is None:
-            self._pubsub = async_client().pubsub(ignore_subscribe_messages=True)
+            self._pubsub = async_client().pubsub()
         if self._reader is None or self._reader.done():
             self._reader = asyncio.get_running_loop().create_task(self._read_forever())
 
@@ -104,14 +114,21 @@ class FanoutHub:
         attempt = 0
         while True:
             try:
+                if not self._topic_of_channel:
+                    self._wanted.clear()
+                    await self._wanted.wait()
                 assert self._pubsub is not None
-                if not self._pubsub.subscribed:
-                    await asyncio.sleep(0.2)
-                    continue
                 async for message in self._pubsub.listen():
                     attempt = 0
-                    if message["type"] == "message":
+                    kind = message["type"]
+                    if kind == "message":
                         self._fan_out(message["channel"].decode(), message["data"].decode())
+                    elif kind == "subscribe":
+                        event = self._confirmations.pop(message["channel"].decode(), None)
+                        if event is not None:
+                            event.set()
+                else:
+                    await asyncio.sleep(0.01)  # not subscribed yet: the SUBSCRIBE is in flight
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
@@ -123,7 +140,7 @@ class FanoutHub:
 
     async def _resubscribe(self) -> None:
         async with self._lock:
-            old, self._pubsub = self._pubsub, async_client().pubsub(ignore_subscribe_messages=True)
+            old, self._pubsub = self._pubsub, async_client().pubsub()
             if old is not None:
                 try:
                     await old.aclose()

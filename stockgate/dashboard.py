@@ -1,0 +1,178 @@
+"""The dashboard page at `/`: the state the page paints first, before any WebSocket frame.
+
+Everything the page shows on its first paint comes from `initial_state()` (rendered into
+the page with `json_script`); the WebSocket then only carries changes. Labels used by the
+script come from `script_strings()`, so Django's i18n translates them with the template.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, TypedDict
+
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.templatetags.static import static
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from marketgate.freshness import max_age
+from marketgate.gate_params import GateParams
+from marketgate.models import MarketGate, Quote
+from signals.broadcasts import signal_update_message
+from signals.models import Signal
+from stockgate.realtime import topics
+
+WS_PATH = "/ws"
+CHART_MODULE = "vendor/uplot/uPlot.esm.js"
+CHART_CSS = "vendor/uplot/uPlot.min.css"
+# Rows of one trading date drawn on the gate chart (a 5-minute schedule makes ~80).
+GATE_HISTORY_LIMIT = 1000
+
+
+class GatePoint(TypedDict):
+    t: str  # as_of, ISO with offset
+    level: int
+    status: str
+    kospi: float | None
+    kospi_change_pct: float | None
+    kosdaq: float | None
+    kosdaq_change_pct: float | None
+
+
+class QuoteData(TypedDict):
+    price: int
+    change: int
+    change_rate: float
+    as_of: str
+
+
+class DashboardState(TypedDict):
+    server_time: str
+    ws_path: str
+    demo: bool
+    gate: dict[str, Any] | None  # a market_gate_update message (without seq/epoch)
+    gate_history: list[GatePoint]
+    gate_max_age_seconds: int
+    thresholds: dict[str, float]
+    signals: dict[str, Any]  # a signal_update message (without seq/epoch)
+    quotes: dict[str, QuoteData]
+    chart_module: str | None
+    max_price_topics: int
+
+
+def gate_history(gate: MarketGate | None) -> list[GatePoint]:
+    """The gate through the latest row's trading date, oldest first."""
+    if gate is None:
+        return []
+    rows = MarketGate.objects.filter(trading_date=gate.trading_date).order_by("as_of")[:GATE_HISTORY_LIMIT]
+    return [
+        {
+            "t": timezone.localtime(row.as_of).isoformat(),
+            "level": row.level,
+            "status": row.status,
+            "kospi": row.kospi,
+            "kospi_change_pct": row.kospi_change_pct,
+            "kosdaq": row.kosdaq,
+            "kosdaq_change_pct": row.kosdaq_change_pct,
+        }
+        for row in rows
+    ]
+
+
+def quotes_for(tickers: list[str]) -> dict[str, QuoteData]:
+    return {
+        q.ticker: {
+            "price": q.price,
+            "change": q.change,
+            "change_rate": q.change_rate,
+            "as_of": timezone.localtime(q.as_of).isoformat(),
+        }
+        for q in Quote.objects.filter(ticker__in=tickers)
+    }
+
+
+def chart_module_url() -> str | None:
+    """The charting library's URL, or None when scripts/vendor.py has not fetched it:
+    the page then never requests it (a 404 would be a console error) and says so."""
+    return static(CHART_MODULE) if finders.find(CHART_MODULE) else None
+
+
+def initial_state(now: datetime) -> DashboardState:
+    gate = MarketGate.latest()
+    signals = signal_update_message(Signal.objects.latest_date())
+    tickers = [s["ticker"] for s in signals["data"]["signals"]]
+    params = GateParams.from_overrides(settings.GATE_PARAMS)
+    fixed_topics = (topics.MARKET_GATE, topics.SIGNAL_VCP, topics.MARKET_KOSPI, topics.MARKET_KOSDAQ)
+    return {
+        "server_time": timezone.localtime(now).isoformat(),
+        "ws_path": WS_PATH,
+        "demo": settings.MARKET_DATA_PROVIDER == "demo",
+        "gate": gate.to_message(now) if gate else None,
+        "gate_history": gate_history(gate),
+        "gate_max_age_seconds": int(max_age().total_seconds()),
+        "thresholds": {"green": params.threshold_green, "yellow": params.threshold_yellow},
+        "signals": signals,
+        "quotes": quotes_for(tickers),
+        "chart_module": chart_module_url(),
+        "max_price_topics": max(0, settings.WS_MAX_SUBSCRIPTIONS - len(fixed_topics)),
+    }
+
+
+def script_strings() -> dict[str, str]:
+    """Labels the script writes into the page, in the request's language."""
+    return {
+        "live": _("실시간"),
+        "stale": _("지연"),
+        "closed": _("장 마감"),
+        "connected": _("연결됨"),
+        "connecting": _("연결 중"),
+        "reconnecting": _("재연결 중"),
+        "attempt": _("시도"),
+        "offline": _("오프라인"),
+        "status_GREEN": _("매수 가능"),
+        "status_YELLOW": _("주의"),
+        "status_RED": _("매수 금지"),
+        "status_none": _("게이트 데이터 없음"),
+        "session_open": _("장중"),
+        "session_pre_open": _("장 시작 전"),
+        "session_closed": _("장 마감"),
+        "session_holiday": _("휴장"),
+        "component_trend": _("추세"),
+        "component_distribution": _("분산일"),
+        "component_breadth": _("시장폭"),
+        "component_new_highs_lows": _("신고가-신저가"),
+        "component_drawdown": _("고점 대비 하락"),
+        "unknown": _("알 수 없음"),
+        "points": _("점"),
+        "as_of": _("기준"),
+        "no_signals": _("조건에 맞는 신호가 없습니다."),
+        "signals_updated": _("신호 %(count)s개 갱신"),
+        "gate_changed": _("마켓 게이트: %(status)s, 레벨 %(level)s"),
+        "reasons": _("근거"),
+        "show_reasons": _("근거 보기"),
+        "hide_reasons": _("근거 숨기기"),
+        "remove": _("삭제"),
+        "watch_empty": _("관심 종목이 없습니다. 종목코드를 추가하세요."),
+        "watch_invalid": _("종목코드는 6자리입니다 (예: 005930)."),
+        "watch_full": _("관심 종목은 최대 %(count)s개입니다."),
+        "chart_unavailable": _("차트를 사용할 수 없습니다 (차트 라이브러리가 설치되지 않음)."),
+        "gate_level": _("게이트 레벨"),
+        "no_data": _("데이터 없음"),
+        "up": _("상승"),
+        "down": _("하락"),
+        "flat": _("보합"),
+        "watch_only": _("관망"),
+        "price_stale": _("시세 지연"),
+    }
+
+
+def index(request: HttpRequest) -> HttpResponse:
+    context = {
+        "state": initial_state(timezone.now()),
+        "strings": script_strings(),
+        "chart_css": static(CHART_CSS) if finders.find(CHART_CSS) else None,
+    }
+    return render(request, "stockgate/index.html", context)
