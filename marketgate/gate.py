@@ -184,7 +184,12 @@ def apply_hysteresis(raw_level: int, previous: PreviousGate | None,
         current = nxt
     if current == target:
         return raw, None, 0, f"{raw}: level {raw_level} is {h:g}+ points past the threshold"
-    count = previous.pending_count + 1 if previous.pending_status == raw else 1
+    pending, pending_count = previous.pending_status, previous.pending_count
+    if pending is None and previous.level is not None and status_for(previous.level, params) != previous.status:
+        # A stored row keeps only status and level: a level whose own colour differs from
+        # the status was a held change, pending once (exact for the default of 2).
+        pending, pending_count = status_for(previous.level, params), 1
+    count = pending_count + 1 if pending == raw else 1
     if count >= params.hysteresis_consecutive:
         return raw, None, 0, f"{raw}: {count} computations in a row"
     held = _BY_RANK[current]

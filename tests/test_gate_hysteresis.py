@@ -66,3 +66,8 @@ def test_hysteresis_changes_the_colour_never_the_level():
 def test_the_result_feeds_the_next_computations_previous():
     first = compute_gate(index(steady()), None, {}, as_of_date=LAST_DAY, previous=PreviousGate("YELLOW", 60))
     assert first.as_previous() == PreviousGate("GREEN", 100, None, 0)
+
+
+def test_a_stored_status_and_level_alone_carry_the_pending_change():
+    # The last row said YELLOW at level 71: GREEN was pending once.
+    assert apply_hysteresis(71, PreviousGate("YELLOW", 71))[0] == "GREEN"
