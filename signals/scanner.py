@@ -67,7 +67,7 @@ def scan(
     for j in np.flatnonzero(~passed):
         first = tt.CRITERIA[int(np.argmin(criteria[j]))]
         text = tt.failure_reason(first, ind, j, params)
-        if met[j] == len(tt.CRITERIA) - 1:
+        if met[j] == len(tt.CRITERIA) - 1 and first != "rs":
             text += f" (7/8 passes only with RS >= {params.rs_relaxed_min})"
         rejections[str(panel.tickers[cols[j]])] = text
 
