@@ -72,7 +72,7 @@ def build_panel(bars: pd.DataFrame, *, as_of: date, rows: int) -> Panel:
     order = np.arange(len(key)) if bool(np.all(key[1:] >= key[:-1])) else np.argsort(key, kind="stable")
     # A repeated (ticker, date) keeps its last row, as a re-import would.
     sorted_key = key[order]
-    order = order[np.append(sorted_key[1:] != sorted_key[:-1], True)]
+    order = order[np.append(sorted_key[1:] != sorted_key[:-1], True)[: len(order)]]
     codes = codes[order]
 
     # Position of each bar counted from its ticker's latest (0 = latest).

@@ -99,8 +99,9 @@ VCP_LEGS: list[Leg] = [
 
 
 def vcp_stock(ticker: str = "VCP001", scale: float = 1.0) -> pd.DataFrame:
+    """The VCP; `scale` multiplies prices (and divides volume, keeping traded value)."""
     closes, volumes = path(10_000, VCP_LEGS)
-    return frame(ticker, closes * scale, volumes)
+    return frame(ticker, closes * scale, volumes / scale)
 
 
 # --- Stocks that are not in a trend -------------------------------------------------
