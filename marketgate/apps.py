@@ -12,3 +12,7 @@ class MarketGateConfig(AppConfig):
         from marketgate.broadcasts import register_snapshots
 
         register_snapshots()
+
+        from marketgate.feeds import wiring
+
+        wiring.install()  # live prices: snapshots, demand hook, intraday-bar schedule

@@ -17,6 +17,7 @@ from django.conf import settings
 
 from stockgate.realtime import frames, history, metrics, snapshots
 from stockgate.realtime.broadcast import encode
+from stockgate.realtime.coalesce import PriceCoalescer
 from stockgate.realtime.hub import get_hub
 from stockgate.realtime.limits import InboundLimiter, Verdict
 from stockgate.realtime.topics import KNOWN_TOPIC_PATTERNS, group_for, is_valid_topic, topic_kind
@@ -55,6 +56,9 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             abuse_seconds=settings.WS_RATE_ABUSE_SECONDS,
             bad_per_minute=settings.WS_MAX_BAD_FRAMES_PER_MINUTE,
         )
+        # Price topics are latest-wins, at most N frames a second per ticker (coalesce.py).
+        rate = settings.PRICE_MAX_UPDATES_PER_SECOND
+        self.coalescer = PriceCoalescer(rate, self._release_price) if rate > 0 else None
 
     # --- connection lifecycle ---
 
@@ -222,6 +226,8 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
 
     async def _leave(self, topic: str) -> None:
         metrics.SUBSCRIPTIONS.labels(kind=topic_kind(topic)).dec()
+        if self.coalescer is not None:
+            self.coalescer.discard(topic)
         try:
             if settings.REALTIME_FANOUT == "hub":
                 await get_hub().discard(topic, self)
@@ -255,6 +261,22 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             return
         if epoch == state.epoch and seq <= state.last_seq:
             return  # already sent (replay overlap)
+        if self.coalescer is not None and topic.startswith("price:"):
+            self.coalescer.offer(topic, seq, epoch, frame)
+            return
+        state.epoch, state.last_seq = epoch, seq
+        self._queue(frame)
+
+    def _release_price(self, topic: str, seq: int, epoch: str, frame: str) -> None:
+        """A price frame the coalescer lets through (now or after its interval)."""
+        state = self.subs.get(topic)
+        if state is None or self.closing:
+            return
+        if state.pending is not None:  # a snapshot is being sent: wait behind it
+            state.pending.append((seq, epoch, frame))
+            return
+        if epoch == state.epoch and seq <= state.last_seq:
+            return  # older than the snapshot sent meanwhile
         state.epoch, state.last_seq = epoch, seq
         self._queue(frame)
 

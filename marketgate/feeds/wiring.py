@@ -1,0 +1,22 @@
+"""Hooks the live-price code into the transport and the scheduler (AppConfig.ready)."""
+
+from __future__ import annotations
+
+
+def install() -> None:
+    from marketgate.feeds import demand, quotes
+    from stockgate import schedules
+    from stockgate.realtime import hub, snapshots
+
+    snapshots.register("price", quotes.price_snapshot)
+    snapshots.register("market", quotes.index_snapshot)
+    hub.on_demand_change(demand.track)
+    schedules.register(
+        schedules.DefaultSchedule(
+            "store-intraday-bars",
+            "marketgate.tasks_intraday.store_intraday_bars",
+            every_seconds=60,
+            expire_seconds=55,
+            description="Store the price feed's completed 1-minute bars; complete the daily bar after the close.",
+        )
+    )
