@@ -155,6 +155,7 @@ def script_strings() -> dict[str, str]:
         "show_reasons": _("근거 보기"),
         "hide_reasons": _("근거 숨기기"),
         "remove": _("삭제"),
+        "watch_toggle": _("관심 종목 추가/삭제"),
         "watch_empty": _("관심 종목이 없습니다. 종목코드를 추가하세요."),
         "watch_invalid": _("종목코드는 6자리입니다 (예: 005930)."),
         "watch_full": _("관심 종목은 최대 %(count)s개입니다."),
@@ -165,6 +166,7 @@ def script_strings() -> dict[str, str]:
         "down": _("하락"),
         "flat": _("보합"),
         "watch_only": _("관망"),
+        "shares_unit": _("주"),
         "price_stale": _("시세 지연"),
     }
 

@@ -1,11 +1,8 @@
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import HttpRequest, JsonResponse
 
-
-def index(request: HttpRequest) -> HttpResponse:
-    return render(request, "stockgate/index.html", {})
+from stockgate.dashboard import index  # noqa: F401  (the page at "/", routed as views.index)
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
