@@ -246,3 +246,35 @@ KIS_WS_URL = env("KIS_WS_URL", "ws://ops.koreainvestment.com:21000")
 KIS_REST_URL = env("KIS_REST_URL", "https://openapi.koreainvestment.com:9443")
 # "P" personal, "B" corporate customer.
 KIS_CUSTTYPE = env("KIS_CUSTTYPE", "P")
+
+# --- operations ---
+# The deployed commit, shown by /readyz (set at image build; else read from .git).
+STOCKGATE_COMMIT = env("STOCKGATE_COMMIT", "")
+# Per-check timeout of /readyz and `manage.py check_health`.
+HEALTH_TIMEOUT_SECONDS = envfloat("HEALTH_TIMEOUT_SECONDS", 3.0)
+# The apps' checks in /readyz, by dotted path (the project package imports no app).
+HEALTH_CHECKS = {
+    "gate": "marketgate.health.check_gate",
+    "feed": "marketgate.health.check_feed",
+}
+# A deployment without the price feed process sets this off; its state is still shown.
+HEALTH_REQUIRE_FEED = envbool("HEALTH_REQUIRE_FEED", True)
+# Scheduler watchdog: beat renews its heartbeat every BEAT_HEARTBEAT_SECONDS; silence
+# for WATCHDOG_BEAT_MAX_AGE_SECONDS means beat is down. A periodic task is late after
+# its period (or crontab fire time) plus WATCHDOG_GRACE_SECONDS.
+BEAT_HEARTBEAT_SECONDS = envfloat("BEAT_HEARTBEAT_SECONDS", 10.0)
+WATCHDOG_BEAT_MAX_AGE_SECONDS = envfloat("WATCHDOG_BEAT_MAX_AGE_SECONDS", 60.0)
+WATCHDOG_GRACE_SECONDS = envfloat("WATCHDOG_GRACE_SECONDS", float(GATE_STALE_GRACE_SECONDS))
+WATCHDOG_INTERVAL_SECONDS = envfloat("WATCHDOG_INTERVAL_SECONDS", 15.0)
+# Schedules (names or task paths) that are only expected during the KRX session.
+WATCHDOG_SESSION_TASKS = envlist("WATCHDOG_SESSION_TASKS", ["update-market-gate"])
+WATCHDOG_SESSION_PROBE = env("WATCHDOG_SESSION_PROBE", "marketgate.health.session_open")
+# Every worker runs the watchdog in a thread; incidents are deduplicated in the database.
+WATCHDOG_IN_WORKER = envbool("WATCHDOG_IN_WORKER", True)
+# Slack-compatible incoming webhook, or a Telegram sendMessage URL with ?chat_id=.
+WATCHDOG_ALERT_WEBHOOK_URL = env("WATCHDOG_ALERT_WEBHOOK_URL", "")
+# /metrics: when set, scrapes must send `Authorization: Bearer <token>`.
+METRICS_TOKEN = env("METRICS_TOKEN", "")
+if env("PROMETHEUS_MULTIPROC_DIR", ""):
+    # prometheus_client writes each process's samples here (uvicorn --workers N).
+    Path(env("PROMETHEUS_MULTIPROC_DIR")).mkdir(parents=True, exist_ok=True)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-CONNECTIONS = Gauge("stockgate_ws_connections", "Open WebSocket connections in this process")
-SUBSCRIPTIONS = Gauge("stockgate_ws_subscriptions", "Subscriptions in this process by topic kind", ["kind"])
+# livesum: summed over live processes in prometheus_client multiprocess mode.
+CONNECTIONS = Gauge("stockgate_ws_connections", "Open WebSocket connections", multiprocess_mode="livesum")
+SUBSCRIPTIONS = Gauge(
+    "stockgate_ws_subscriptions", "Subscriptions by topic kind", ["kind"], multiprocess_mode="livesum"
+)
 FRAMES_SENT = Counter("stockgate_ws_frames_sent_total", "Frames queued to sockets")
 FRAMES_DROPPED = Counter("stockgate_ws_frames_dropped_total", "Frames dropped (slow clients, closed sockets)")
 SLOW_DISCONNECTS = Counter("stockgate_ws_slow_disconnects_total", "Sockets closed with 4008 for not keeping up")

@@ -13,8 +13,10 @@ MARKET_GATE: Final = "market-gate"
 SIGNAL_VCP: Final = "signal:vcp"
 MARKET_KOSPI: Final = "market:kospi"
 MARKET_KOSDAQ: Final = "market:kosdaq"
+# Operations state (the scheduler watchdog): `ops_update` frames for the dashboard banner.
+OPS: Final = "ops"
 
-_FIXED_TOPICS: Final = frozenset({MARKET_GATE, SIGNAL_VCP, MARKET_KOSPI, MARKET_KOSDAQ})
+_FIXED_TOPICS: Final = frozenset({MARKET_GATE, SIGNAL_VCP, MARKET_KOSPI, MARKET_KOSDAQ, OPS})
 _PRICE = re.compile(r"price:(?P<ticker>[0-9][0-9A-Z]{5})")
 _GROUP_OK = re.compile(r"[A-Za-z0-9._-]{1,99}")
 
