@@ -24,9 +24,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.scan_reference import reference_scan  # noqa: E402
-from signals.krx_files import read_bars, read_listing  # noqa: E402
-from signals.scanner import scan  # noqa: E402
+from benchmarks.scan_reference import reference_scan
+from signals.krx_files import read_bars, read_listing
+from signals.scanner import scan
 
 DATA = Path(os.environ.get("KRX_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data" / "krx"))
 BARS_FILE = "stocks_daily_2023-12_2025-06.csv.gz"

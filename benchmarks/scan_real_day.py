@@ -24,11 +24,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from signals import trend_template as tt  # noqa: E402
-from signals.krx_files import read_bars, read_listing  # noqa: E402
-from signals.panel import build_panel  # noqa: E402
-from signals.scan_params import ScanParams  # noqa: E402
-from signals.scanner import scan  # noqa: E402
+from signals import trend_template as tt
+from signals.krx_files import read_bars, read_listing
+from signals.panel import build_panel
+from signals.scan_params import ScanParams
+from signals.scanner import scan
 
 DATA = Path(os.environ.get("KRX_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data" / "krx"))
 BARS_FILE = "stocks_daily_2023-12_2025-06.csv.gz"
