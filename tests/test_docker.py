@@ -1,0 +1,148 @@
+"""docker/: the compose file and Dockerfile hold what operations relies on.
+
+There is no Docker engine on the test machine: the compose file is validated by
+`docker compose config` when the client has the compose plugin, and always by a
+schema-level check of its structure here.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+DOCKER = REPO / "docker"
+ROLES = ("web", "worker", "beat", "feed")
+LONG_RUNNING = ("postgres", "redis", *ROLES)
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((DOCKER / "compose.yaml").read_text())
+    return data
+
+
+def final_stage(dockerfile: str) -> str:
+    return dockerfile.split("\nFROM ")[-1]
+
+
+def test_compose_has_every_service(compose: dict[str, Any]) -> None:
+    assert set(LONG_RUNNING) <= set(compose["services"])
+
+
+@pytest.mark.parametrize("name", LONG_RUNNING)
+def test_every_service_restarts_by_itself(compose: dict[str, Any], name: str) -> None:
+    assert compose["services"][name]["restart"] == "unless-stopped"
+
+
+@pytest.mark.parametrize("name", LONG_RUNNING)
+def test_every_service_has_a_healthcheck(compose: dict[str, Any], name: str) -> None:
+    check = compose["services"][name]["healthcheck"]
+    assert check["test"] and check["interval"] and check["retries"] >= 1
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_healthcheck_tests_that_role(compose: dict[str, Any], role: str) -> None:
+    test = compose["services"][role]["healthcheck"]["test"]
+    assert test[:4] == ["CMD", "python", "manage.py", "check_health"]
+    assert test[test.index("--role") + 1] == role
+
+
+@pytest.mark.parametrize("name", LONG_RUNNING)
+def test_every_service_has_resource_limits(compose: dict[str, Any], name: str) -> None:
+    limits = compose["services"][name]["deploy"]["resources"]["limits"]
+    assert re.fullmatch(r"\d+(\.\d+)?", str(limits["cpus"]))
+    assert re.fullmatch(r"\d+[kmg]", str(limits["memory"]))
+
+
+@pytest.mark.parametrize("name", LONG_RUNNING)
+def test_every_service_rotates_its_logs(compose: dict[str, Any], name: str) -> None:
+    logging = compose["services"][name]["logging"]
+    assert logging["driver"] == "json-file"
+    assert logging["options"]["max-size"] and int(logging["options"]["max-file"]) >= 2
+
+
+@pytest.mark.parametrize("name", ["postgres", "redis"])
+def test_third_party_images_are_pinned_to_a_version(compose: dict[str, Any], name: str) -> None:
+    image = compose["services"][name]["image"]
+    assert re.search(r":\d+\.\d+(\.\d+)?", image) or "@sha256:" in image, image
+
+
+def test_roles_wait_for_healthy_dependencies_and_migrations(compose: dict[str, Any]) -> None:
+    for role in ROLES:
+        depends = compose["services"][role]["depends_on"]
+        assert depends["postgres"]["condition"] == "service_healthy"
+        assert depends["redis"]["condition"] == "service_healthy"
+        assert depends["migrate"]["condition"] == "service_completed_successfully"
+
+
+def test_secrets_come_from_the_environment_not_the_compose_file(compose: dict[str, Any]) -> None:
+    text = (DOCKER / "compose.yaml").read_text()
+    assert "SECRET_KEY" not in text
+    assert "POSTGRES_PASSWORD:?" in text  # required, never defaulted
+    example = (DOCKER / ".env.example").read_text()
+    assert re.search(r"^SECRET_KEY=", example, re.M) and re.search(r"^POSTGRES_PASSWORD=", example, re.M)
+
+
+def test_roles_run_in_production_mode(compose: dict[str, Any]) -> None:
+    for role in ROLES:
+        assert compose["services"][role]["environment"]["STOCKGATE_ENV"] == "production"
+
+
+def test_dockerfile_base_image_is_pinned() -> None:
+    for line in (DOCKER / "Dockerfile").read_text().splitlines():
+        if line.startswith("FROM "):
+            image = line.split()[1]
+            assert ":latest" not in image
+            assert re.search(r":\d+\.\d+\.\d+", image) or "@sha256:" in image, image
+
+
+def test_dockerfile_runs_as_an_unprivileged_user() -> None:
+    stage = final_stage((DOCKER / "Dockerfile").read_text())
+    users = re.findall(r"^USER\s+(\S+)", stage, re.M)
+    assert users, "the final stage sets no USER"
+    assert users[-1].split(":")[0] not in ("root", "0")
+
+
+def test_dockerfile_is_slim() -> None:
+    stage = final_stage((DOCKER / "Dockerfile").read_text())
+    assert "-slim" in stage.splitlines()[0]
+    assert "COPY --from=build /opt/venv" in stage  # build tools stay in the build stage
+
+
+def test_web_runs_uvicorn_with_several_workers() -> None:
+    entry = (DOCKER / "entrypoint.sh").read_text()
+    assert "uvicorn stockgate.asgi:application" in entry and "--workers" in entry
+
+
+def test_entrypoint_is_valid_shell() -> None:
+    sh = shutil.which("sh")
+    assert sh is not None
+    subprocess.run([sh, "-n", str(DOCKER / "entrypoint.sh")], check=True)
+
+
+def test_env_example_only_names_settings_that_exist() -> None:
+    source = "\n".join(p.read_text() for p in (REPO / "stockgate").glob("*.py"))
+    compose_text = (DOCKER / "compose.yaml").read_text() + (DOCKER / "entrypoint.sh").read_text()
+    for line in (DOCKER / ".env.example").read_text().splitlines():
+        match = re.match(r"^#?\s*([A-Z][A-Z0-9_]+)=", line)
+        if match:
+            name = match.group(1)
+            assert f'"{name}"' in source or name in compose_text, f"{name} is read by nothing"
+
+
+def test_compose_config_validates_with_the_docker_client() -> None:
+    docker = shutil.which("docker")
+    if docker is None or subprocess.run([docker, "compose", "version"], capture_output=True).returncode != 0:
+        pytest.skip("the docker client has no compose plugin here; the schema-level tests above cover the file")
+    result = subprocess.run(
+        [docker, "compose", "-f", str(DOCKER / "compose.yaml"), "--env-file", str(DOCKER / ".env.example"), "config", "-q"],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr
