@@ -19,7 +19,7 @@ async def connect(path: str = "/ws", headers: list[tuple[bytes, bytes]] | None =
     return comm, hello
 
 
-async def recv(comm: WebsocketCommunicator, timeout: float = 3) -> dict[str, Any]:
+async def recv(comm: WebsocketCommunicator, timeout: float = 5) -> dict[str, Any]:
     return json.loads(await comm.receive_from(timeout=timeout))
 
 

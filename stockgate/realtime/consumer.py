@@ -181,16 +181,17 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             await self._join(topic)
         else:
             state.pending = []
-        self._queue(frames.control("subscribed", topic=topic))
+        # The ack goes out only once the topic's position is known, so anything
+        # published after a client sees `subscribed` reaches it.
+        initial: list[str] = []
         try:
-            epoch, last_seq, initial = await self._initial_frames(topic, since)
-            state.epoch, state.last_seq = epoch, last_seq
-            for frame in initial:
-                self._queue(frame)
+            state.epoch, state.last_seq, initial = await self._initial_frames(topic, since)
         except Exception:
             log.exception("snapshot for %s failed; live frames still flow", topic)
-        finally:
-            waiting, state.pending = state.pending or [], None
+        self._queue(frames.control("subscribed", topic=topic))
+        for frame in initial:
+            self._queue(frame)
+        waiting, state.pending = state.pending or [], None
         for seq, epoch, frame in waiting:
             self.deliver(topic, seq, epoch, frame)
 
