@@ -60,5 +60,7 @@ async def ops_snapshot(topic: str) -> dict[str, Any] | None:
 
 def connect() -> None:
     from stockgate.realtime import snapshots
+    from stockgate.tasks import register_schedule
 
     snapshots.register("ops", ops_snapshot)
+    register_schedule()

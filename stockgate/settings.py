@@ -117,9 +117,15 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND
 # --- channel layer and realtime transport ---
 # redis-py caps an asyncio pool at 100 connections; a burst of connects needs more.
 REDIS_MAX_CONNECTIONS = envint("REDIS_MAX_CONNECTIONS", 1000)
+# CHANNEL_LAYER_BACKEND=core selects channels_redis' list-based RedisChannelLayer (Channels'
+# default stack, measured against in benchmarks/fanout.py); "pubsub" is the shipped one.
+_CHANNEL_LAYER_BACKENDS = {
+    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+    "core": "channels_redis.core.RedisChannelLayer",
+}
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "BACKEND": _CHANNEL_LAYER_BACKENDS[env("CHANNEL_LAYER_BACKEND", "pubsub")],
         "CONFIG": {
             "hosts": [{"address": REDIS_URL, "max_connections": REDIS_MAX_CONNECTIONS}],
             "prefix": env("CHANNEL_PREFIX", "stockgate"),
@@ -266,8 +272,11 @@ BEAT_HEARTBEAT_SECONDS = envfloat("BEAT_HEARTBEAT_SECONDS", 10.0)
 WATCHDOG_BEAT_MAX_AGE_SECONDS = envfloat("WATCHDOG_BEAT_MAX_AGE_SECONDS", 60.0)
 WATCHDOG_GRACE_SECONDS = envfloat("WATCHDOG_GRACE_SECONDS", float(GATE_STALE_GRACE_SECONDS))
 WATCHDOG_INTERVAL_SECONDS = envfloat("WATCHDOG_INTERVAL_SECONDS", 15.0)
+# Period of the pipeline-heartbeat schedule (beat -> worker round trip).
+PIPELINE_HEARTBEAT_SECONDS = envint("PIPELINE_HEARTBEAT_SECONDS", 60)
 # Schedules (names or task paths) that are only expected during the KRX session.
-WATCHDOG_SESSION_TASKS = envlist("WATCHDOG_SESSION_TASKS", ["update-market-gate"])
+# "none" watches every schedule at all hours.
+WATCHDOG_SESSION_TASKS = [t for t in envlist("WATCHDOG_SESSION_TASKS", ["update-market-gate"]) if t != "none"]
 WATCHDOG_SESSION_PROBE = env("WATCHDOG_SESSION_PROBE", "marketgate.health.session_open")
 # Every worker runs the watchdog in a thread; incidents are deduplicated in the database.
 WATCHDOG_IN_WORKER = envbool("WATCHDOG_IN_WORKER", True)
