@@ -161,8 +161,11 @@ class MarketGate(models.Model):
     session = models.CharField(max_length=8, choices=SessionState.choices, default=SessionState.OPEN)
     provisional = models.BooleanField(default=False, help_text="intraday values; final at the close")
     trading_date = models.DateField(db_index=True)
-    as_of = models.DateTimeField(unique=True, help_text="time of the market data")
+    as_of = models.DateTimeField(db_index=True, help_text="time of the market data")
     computed_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # The schedule period this computation belongs to: a task delivered twice (beat
+    # restarted, a redelivered message) updates its row instead of adding a duplicate.
+    slot = models.DateTimeField(unique=True, help_text="computed_at floored to the gate period")
     source = models.CharField(max_length=16, default="demo")
 
     objects = MarketGateQuerySet.as_manager()

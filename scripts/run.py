@@ -69,9 +69,12 @@ def main() -> int:
         python = ensure_venv("requirements.txt")
         os.execv(str(python), [str(python), __file__, *sys.argv[1:]])
     VAR.mkdir(parents=True, exist_ok=True)
+    # The Procfile's `python` and `celery` are the virtualenv's.
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     os.environ.setdefault("SECRET_KEY", secret_key())
     os.environ.setdefault("MARKET_DATA_PROVIDER", "demo")
     redis_proc = None
+    seeding: subprocess.Popen[bytes] | None = None
     if not os.environ.get("REDIS_URL"):
         port = int(os.environ.get("EMBEDDED_REDIS_PORT", "6399"))
         redis_proc = start_embedded_redis(port)
@@ -81,16 +84,29 @@ def main() -> int:
     try:
         subprocess.call([sys.executable, str(ROOT / "scripts" / "vendor.py")], cwd=ROOT)  # charts; optional
         manage("migrate", "--noinput", "-v", "0")
-        manage("seed_demo", "--if-empty")
         manage("ensure_admin")
+        # Loading the demo history takes a little while; the page answers meanwhile.
+        seeding = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "seed_demo", "--if-empty"], cwd=ROOT)
         url_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
         print(f"\n  stockgate is starting: open http://{url_host}:{port}/  (admin: http://{url_host}:{port}/admin/)\n",
               flush=True)
         honcho = [sys.executable, "-m", "honcho", "-f", str(ROOT / "Procfile"), "-d", str(ROOT), "start"]
-        return subprocess.call(honcho, cwd=ROOT)
+        runner = subprocess.Popen(honcho, cwd=ROOT)
+        try:
+            return runner.wait()
+        except KeyboardInterrupt:
+            # Ctrl-C reached honcho too: let it stop every process before Redis goes.
+            try:
+                runner.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                runner.terminate()
+                runner.wait(timeout=10)
+            return 130
     except KeyboardInterrupt:
         return 130
     finally:
+        if seeding is not None and seeding.poll() is None:
+            seeding.terminate()
         if redis_proc is not None:
             redis_proc.send_signal(signal.SIGTERM)
             try:

@@ -81,7 +81,7 @@ def publish_safely(topic: str, message: dict[str, Any]) -> str | None:
     broadcast is logged and the next subscriber still gets the state in its snapshot."""
     try:
         return publish(topic, message)
-    except Exception:
-        log.exception("broadcast to %s failed; the saved state reaches clients in their next snapshot", topic)
+    except Exception as exc:
+        log.error("broadcast to %s failed (%s); the saved state reaches clients in their next snapshot", topic, exc)
         metrics.BROADCAST_FAILURES.labels(kind=topic.split(":")[0]).inc()
         return None

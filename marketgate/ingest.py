@@ -1,0 +1,73 @@
+"""Provider -> database: listings, daily bars, index bars and breadth (bulk upserts)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import pandas as pd
+
+from marketgate import bulk
+from marketgate.breadth import derive_breadth
+from marketgate.models import DailyBar, Instrument, InstrumentKind
+from marketgate.providers.base import MarketDataProvider
+
+log = logging.getLogger(__name__)
+
+# Enough history for MA50 and 52-week highs/lows when breadth is derived from bars.
+BREADTH_LOOKBACK_DAYS = 420
+
+
+@dataclass
+class IngestReport:
+    instruments: int = 0
+    bars: int = 0
+    index_bars: dict[str, int] = field(default_factory=dict)
+    breadth_days: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        index = ", ".join(f"{k} {v}" for k, v in self.index_bars.items())
+        breadth = ", ".join(f"{k} {v}" for k, v in self.breadth_days.items())
+        return f"{self.instruments} instruments, {self.bars} daily bars, index bars: {index}; breadth days: {breadth}"
+
+
+def ingest(provider: MarketDataProvider, start: date, end: date, *, listing: bool = True) -> IngestReport:
+    """Store what `provider` has between start and end (inclusive); idempotent."""
+    report = IngestReport()
+    if listing:
+        frame = provider.listing()
+        bulk.upsert_instruments(frame)
+        report.instruments = len(frame)
+    bars = provider.daily_bars(None, start, end)
+    if not bars.empty:
+        bars = bars.copy()
+        bars["halted"] = (bars["open"].fillna(0) <= 0) & (bars["volume"].fillna(0) <= 0)
+        bulk.ensure_instruments(bars["ticker"])
+        report.bars = bulk.upsert_daily_bars(bars)
+    for index in ("KOSPI", "KOSDAQ"):
+        frame = provider.index_bars(index, start, end)  # type: ignore[arg-type]
+        report.index_bars[index] = bulk.upsert_index_bars(index, frame) if not frame.empty else 0
+    for market in ("KOSPI", "KOSDAQ"):
+        provided = provider.breadth(market, start, end)
+        if provided is not None and not provided.empty:
+            report.breadth_days[market] = bulk.upsert_breadth(market, provided)
+        else:
+            report.breadth_days[market] = store_derived_breadth(market, start, end)
+    log.info("ingested %s..%s from %s: %s", start, end, provider.name, report.summary())
+    return report
+
+
+def store_derived_breadth(market: str, start: date, end: date) -> int:
+    """Derive breadth for `market` from the stored bars of its common stocks."""
+    tickers = Instrument.objects.filter(market=market, kind=InstrumentKind.COMMON).values_list("ticker", flat=True)
+    rows = DailyBar.objects.filter(
+        instrument_id__in=tickers, date__gte=start - timedelta(days=BREADTH_LOOKBACK_DAYS), date__lte=end
+    ).values_list("instrument_id", "date", "open", "close", "volume", "halted")
+    bars = pd.DataFrame.from_records(list(rows), columns=["ticker", "date", "open", "close", "volume", "halted"])
+    if bars.empty:
+        return 0
+    derived = derive_breadth(bars)
+    derived["date"] = pd.to_datetime(derived["date"]).dt.date
+    derived = derived[(derived["date"] >= start) & (derived["date"] <= end)]
+    return bulk.upsert_breadth(market, derived, derived=True) if not derived.empty else 0

@@ -1,0 +1,42 @@
+"""`manage.py compute_gate [--date D] [--dry-run]`: the gate now, or after a day's close."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from marketgate.gating import compute_and_save
+
+
+class Command(BaseCommand):
+    help = "Compute the Market Gate now (in session) or for the close of --date, and save it."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--date", help="a KRX session date, YYYY-MM-DD (default: now, live)")
+        parser.add_argument("--dry-run", action="store_true", help="compute and print; save nothing")
+        parser.add_argument("--json", action="store_true", help="print the wire data as JSON")
+        parser.add_argument("--force", action="store_true", help="compute now even outside the session")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        on_date = None
+        if opts["date"]:
+            try:
+                on_date = date.fromisoformat(opts["date"])
+            except ValueError as exc:
+                raise CommandError(f"--date must be YYYY-MM-DD, got {opts['date']!r}") from exc
+        outcome = compute_and_save(on_date=on_date, dry_run=opts["dry_run"], require_session=not opts["force"])
+        row = outcome.row
+        if row is None:
+            raise CommandError(outcome.reason)
+        if opts["json"]:
+            self.stdout.write(json.dumps(row.to_data(), ensure_ascii=False, indent=2))
+            return
+        self.stdout.write(f"{row.trading_date}  {row.status} {row.level}/100  ({outcome.reason})")
+        self.stdout.write(f"  KOSPI {row.kospi} ({row.kospi_change_pct}%)  KOSDAQ {row.kosdaq} ({row.kosdaq_change_pct}%)")
+        for component in row.components:
+            points = "?" if component.get("points") is None else component["points"]
+            self.stdout.write(f"  {component.get('market', ''):6} {component['name']:15} {points:>5}/{component['max']:<3} "
+                              f"{component['reason']}")
