@@ -1,0 +1,47 @@
+"""manage.py import_bars FILE... — daily bars from long-format CSV (plain or gzip)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from marketgate.csvread import CsvFormatError
+from marketgate.importers import import_bars
+
+
+class Command(BaseCommand):
+    help = (
+        "Import daily bars from CSV files: ticker,date,open,high,low,close,volume[,value] "
+        "(Korean headers 종목코드,날짜,시가,고가,저가,종가,거래량,거래대금 accepted; gzip accepted). "
+        "Bad rows are reported as file:line and skipped; the last of duplicate rows wins; "
+        "open = 0 marks a halted session; unknown tickers are created as minimal instruments "
+        "(fill them in with import_listing); re-importing updates in place."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("files", nargs="+", metavar="FILE")
+        parser.add_argument("--market", default="KOSPI", choices=["KOSPI", "KOSDAQ", "KONEX"],
+                            help="market of instruments created for unknown tickers (default KOSPI)")
+        parser.add_argument("--chunk-rows", type=int, default=200_000)
+        parser.add_argument("--max-errors", type=int, default=50, help="problem lines to print per kind")
+        parser.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        started = time.perf_counter()
+        try:
+            report = import_bars(
+                options["files"],
+                market=options["market"],
+                chunksize=options["chunk_rows"],
+                progress=False if options["no_progress"] else None,
+            )
+        except CsvFormatError as exc:
+            raise CommandError(str(exc)) from exc
+        elapsed = time.perf_counter() - started
+        lines = report.summary(options["max_errors"])
+        for line in lines[1:]:
+            self.stderr.write(line)
+        rate = report.rows_written / elapsed if elapsed else 0.0
+        self.stdout.write(self.style.SUCCESS(f"{lines[0]} in {elapsed:.1f}s ({rate:,.0f} rows/s)"))
