@@ -165,7 +165,7 @@ class MarketGate(models.Model):
     computed_at = models.DateTimeField(default=timezone.now, db_index=True)
     # The schedule period this computation belongs to: a task delivered twice (beat
     # restarted, a redelivered message) updates its row instead of adding a duplicate.
-    slot = models.DateTimeField(unique=True, help_text="computed_at floored to the gate period")
+    slot = models.DateTimeField(unique=True, blank=True, help_text="computed_at floored to the gate period")
     source = models.CharField(max_length=16, default="demo")
 
     objects = MarketGateQuerySet.as_manager()
@@ -176,6 +176,11 @@ class MarketGate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.trading_date} {self.status} {self.level}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.slot is None:
+            self.slot = self.computed_at  # a row saved by hand is its own slot
+        super().save(*args, **kwargs)
 
     @classmethod
     def latest(cls) -> MarketGate | None:
