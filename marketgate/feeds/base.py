@@ -58,6 +58,8 @@ class FeedSession(Protocol):
 
 
 class PriceFeed(Protocol):
+    """A feed may also define `async prepare()`: slow set-up done before the lock is taken."""
+
     source: str
     max_registrations: int
 

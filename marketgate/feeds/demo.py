@@ -69,7 +69,7 @@ class DemoSession:
                 next_at, delay = loop.time(), 0.0
             try:
                 await asyncio.wait_for(self.closed.wait(), timeout=max(delay, 0.01))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
 
@@ -81,6 +81,11 @@ class DemoFeed:
         self.interval = interval if interval is not None else settings.PRICE_DEMO_TICK_SECONDS
         self.max_registrations = settings.PRICE_MAX_REGISTRATIONS
         self.provider = DemoProvider(wall_clock=self.wall_clock)
+
+    async def prepare(self) -> None:
+        """Build the simulated session before taking the session lock: it costs seconds
+        of CPU, which must not starve the lock renewal once the lock is held."""
+        await asyncio.to_thread(self.provider.live_quotes, ["005930"], self.wall_clock())
 
     async def open(self) -> DemoSession:
         return DemoSession(self.provider, self.interval, self.wall_clock)

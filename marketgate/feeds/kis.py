@@ -94,7 +94,7 @@ def _post_json(url: str, payload: dict[str, str], timeout: float = 10.0) -> dict
         headers={"content-type": "application/json; charset=utf-8", "accept": "application/json"},
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (configured https URL)
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return json.loads(response.read().decode() or "{}")
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode(errors="replace")[:200]
@@ -132,7 +132,7 @@ class KisSession:
             ack = await asyncio.wait_for(future, timeout=self.ack_seconds)
         except ConnectionClosed as exc:
             raise FeedDisconnected(f"connection closed while registering {ticker}: {exc}") from exc
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log.warning("KIS: no ack for %s %s within %.0fs", "register" if tr_type == kf.REGISTER else "release", ticker, self.ack_seconds)
             return
         finally:
@@ -161,7 +161,7 @@ class KisSession:
         while True:
             try:
                 text = await asyncio.wait_for(self.ws.recv(), timeout=self.idle_seconds)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise FeedDisconnected(f"no frame (trade or PINGPONG) in {self.idle_seconds:.0f}s") from None
             except ConnectionClosed as exc:
                 raise FeedDisconnected(f"KIS closed the connection: {exc}") from exc
@@ -221,7 +221,7 @@ class KisFeed:
                 self.ws_url, open_timeout=10, ping_interval=20, ping_timeout=20, close_timeout=5,
                 max_size=2**20, max_queue=256,
             )
-        except (OSError, InvalidHandshake, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError, InvalidHandshake) as exc:
             raise FeedDisconnected(f"cannot connect to {self.ws_url}: {exc}") from exc
         self.connects += 1
         return KisSession(ws, self.auth, approval, custtype=self.custtype, idle_seconds=self.idle_seconds, ack_seconds=self.ack_seconds)

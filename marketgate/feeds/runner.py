@@ -27,7 +27,14 @@ from marketgate.feeds.base import FeedError, FeedSession, PriceFeed, Tick
 from marketgate.feeds.demand import wanted_tickers
 from marketgate.feeds.lock import SessionLock
 from marketgate.feeds.messages import index_message, price_message, quote_record
-from marketgate.feeds.state import STATE_TTL_SECONDS, FeedStateDict, State, encode_state, iso, state_key
+from marketgate.feeds.state import (
+    STATE_TTL_SECONDS,
+    FeedStateDict,
+    State,
+    encode_state,
+    iso,
+    state_key,
+)
 from stockgate.realtime.broadcast import apublish
 from stockgate.realtime.redis_conn import async_client
 from stockgate.realtime.topics import price_topic
@@ -151,7 +158,7 @@ class FeedRunner:
                 await self._serve(session)
             except FeedError as exc:
                 log.warning("price feed: upstream session ended: %s", exc)
-            except (OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, OSError) as exc:
                 log.warning("price feed: upstream unreachable: %r", exc)
             finally:
                 self.registered.clear()
@@ -194,13 +201,17 @@ class FeedRunner:
             return
         wanted = set(wanted_list)
         # Release first, so the upstream's registration limit is never exceeded.
-        for ticker in sorted(self.registered - wanted):
+        released = sorted(self.registered - wanted)
+        for ticker in released:
             await session.release(ticker)
             self.registered.discard(ticker)
-        for ticker in wanted_list:
-            if ticker not in self.registered:
-                await session.register(ticker)
-                self.registered.add(ticker)
+        added = [t for t in wanted_list if t not in self.registered]
+        for ticker in added:
+            await session.register(ticker)
+            self.registered.add(ticker)
+        if added or released:
+            log.info("price feed: registered %s, released %s (%d upstream, %d over the limit)",
+                     added, released, len(self.registered), self.unserved)
 
     async def _read(self, session: FeedSession) -> None:
         async for tick in session.ticks():
@@ -303,5 +314,5 @@ class FeedRunner:
     async def _sleep(self, seconds: float) -> None:
         try:
             await asyncio.wait_for(self.stop.wait(), timeout=seconds)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass

@@ -36,5 +36,8 @@ class Command(BaseCommand):
             loop.add_signal_handler(sig, stop.set)
         feed = get_feed(feed_name)
         log.info("stream_prices: feed %s", feed.source)
+        prepare = getattr(feed, "prepare", None)
+        if prepare is not None:
+            await prepare()
         await FeedRunner(feed, stop=stop, publish_index=publish_index).run()
         log.info("stream_prices: stopped")
