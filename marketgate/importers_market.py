@@ -108,6 +108,15 @@ def _reject(frame: pd.DataFrame, bad: pd.Series, reason: pd.Series | str, path: 
 
 def import_listing(path: str | Path, *, using: str = "default") -> TableReport:
     """Upsert instruments from a KRX listing file (listing.csv format)."""
+    frame, report = parse_listing(path)
+    with transaction.atomic(using=using):
+        report.created, report.updated = upsert_instruments(frame, using=using)
+    report.rows_written = report.created + report.updated
+    return report
+
+
+def parse_listing(path: str | Path) -> tuple[pd.DataFrame, TableReport]:
+    """LISTING_COLUMNS from a listing file, and what was wrong with it."""
     path = Path(path)
     raw, problems = _read_whole(path, LISTING_ALIASES, ("ticker", "name", "market"))
     report = TableReport(rows_read=len(raw) + len(problems), problems=problems)
@@ -133,16 +142,20 @@ def import_listing(path: str | Path, *, using: str = "default") -> TableReport:
     ]
     if shares is not None:
         frame["listed_shares"] = shares[raw.index].round().astype("Int64")
-    with transaction.atomic(using=using):
-        report.created, report.updated = upsert_instruments(frame, using=using)
-    report.rows_written = report.created + report.updated
-    return report
+    return frame.reset_index(drop=True), report
 
 
 def import_index(path: str | Path, index: str, *, using: str = "default") -> TableReport:
     """Upsert IndexBar rows of `index` (KOSPI/KOSDAQ) from a date,open,high,low,close[,...] file."""
     if index not in ("KOSPI", "KOSDAQ"):
         raise CsvFormatError(f"unknown index {index!r}; expected KOSPI or KOSDAQ")
+    frame, report = parse_index(path)
+    report.rows_written = upsert_index_bars(index, frame, using=using)
+    return report
+
+
+def parse_index(path: str | Path) -> tuple[pd.DataFrame, TableReport]:
+    """date + the index columns the file has (volume in shares, value in won)."""
     path = Path(path)
     raw, problems = _read_whole(path, INDEX_ALIASES, ("date", "close"))
     report = TableReport(rows_read=len(raw) + len(problems), problems=problems)
@@ -165,14 +178,20 @@ def import_index(path: str | Path, index: str, *, using: str = "default") -> Tab
             frame["traded_value"] = number * 1_000_000
         else:
             frame[column] = number
-    report.rows_written = upsert_index_bars(index, frame, using=using)
-    return report
+    return frame.reset_index(drop=True), report
 
 
 def import_breadth(paths: list[str | Path], market: str, *, using: str = "default") -> TableReport:
     """Upsert BreadthDay rows from advances/declines files and/or new-highs/lows files."""
     if market not in ("KOSPI", "KOSDAQ"):
         raise CsvFormatError(f"unknown market {market!r}; expected KOSPI or KOSDAQ")
+    merged, report = parse_breadth(paths)
+    report.rows_written = upsert_breadth(market, merged, using=using)
+    return report
+
+
+def parse_breadth(paths: list[str | Path]) -> tuple[pd.DataFrame, TableReport]:
+    """date + the breadth columns the files have, merged by date."""
     report = TableReport()
     merged: pd.DataFrame | None = None
     for path in map(Path, paths):
@@ -203,5 +222,4 @@ def import_breadth(paths: list[str | Path], market: str, *, using: str = "defaul
                     merged[column] = merged[f"{column}_new"].combine_first(merged[column])
                     merged = merged.drop(columns=f"{column}_new")
     assert merged is not None
-    report.rows_written = upsert_breadth(market, merged, using=using)
-    return report
+    return merged.sort_values("date").reset_index(drop=True), report
