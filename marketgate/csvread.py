@@ -140,39 +140,36 @@ def read_chunks(
     if len(head) == 2 and len(head[1]) > len(head[0]):
         skipped.append(2)
         first_problems.append(Problem(str(path), 2, "wrong number of fields"))
-    with open_text(path) as (text, raw):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            reader = pd.read_csv(
-                text,
-                index_col=False,
-                skiprows=[1] if first_problems else None,
-                dtype=text_columns,
-                keep_default_na=False,
-                na_values={column: [""] for column, canonical in mapping.items() if canonical in numeric},
-                skip_blank_lines=False,
-                chunksize=chunksize,
-                on_bad_lines="warn",
-            )
-            position = 0
-            for frame in reader:
-                problems, first_problems = first_problems, []
-                for warning in caught:
-                    for match in _SKIPPED_LINE.finditer(str(warning.message)):
-                        line = int(match.group(1))
-                        skipped.append(line)
-                        problems.append(Problem(str(path), line, "wrong number of fields"))
-                caught.clear()
-                lines = (frame.index.to_numpy() + 2).copy()
-                # Rows after a line the parser skipped sit one line further down the file.
-                for line in sorted(skipped):
-                    lines[lines >= line] += 1
-                # All columns are read (no usecols) so that a line with extra fields is
-                # refused rather than silently cut to the first ones.
-                frame = frame[list(mapping)].rename(columns=mapping)
-                frame["line"] = lines
-                position += len(frame)
-                yield Chunk(frame, raw.tell(), problems)
+    with open_text(path) as (text, raw), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        reader = pd.read_csv(
+            text,
+            index_col=False,
+            skiprows=[1] if first_problems else None,
+            dtype=text_columns,
+            keep_default_na=False,
+            na_values={column: [""] for column, canonical in mapping.items() if canonical in numeric},
+            skip_blank_lines=False,
+            chunksize=chunksize,
+            on_bad_lines="warn",
+        )
+        for frame in reader:
+            problems, first_problems = first_problems, []
+            for warning in caught:
+                for match in _SKIPPED_LINE.finditer(str(warning.message)):
+                    line = int(match.group(1))
+                    skipped.append(line)
+                    problems.append(Problem(str(path), line, "wrong number of fields"))
+            caught.clear()
+            lines = (frame.index.to_numpy() + 2).copy()
+            # Rows after a line the parser skipped sit one line further down the file.
+            for line in sorted(skipped):
+                lines[lines >= line] += 1
+            # All columns are read (no usecols) so that a line with extra fields is
+            # refused rather than silently cut to the first ones.
+            frame = frame[list(mapping)].rename(columns=mapping)
+            frame["line"] = lines
+            yield Chunk(frame, raw.tell(), problems)
 
 
 def blank_rows(frame: pd.DataFrame) -> pd.Series:

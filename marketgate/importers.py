@@ -28,7 +28,14 @@ from django.db import transaction
 
 from marketgate.bars_csv import BAR_ALIASES, BAR_REQUIRED, NUMERIC, validate_bars
 from marketgate.bulk import ensure_instruments, upsert_daily_bars
-from marketgate.csvread import CsvFormatError, Problem, blank_rows, map_columns, read_chunks, read_header
+from marketgate.csvread import (
+    CsvFormatError,
+    Problem,
+    blank_rows,
+    map_columns,
+    read_chunks,
+    read_header,
+)
 
 CHUNK_ROWS = 200_000
 T = TypeVar("T")
@@ -47,9 +54,11 @@ class ImportReport:
 
     def summary(self, max_lines: int = 50) -> list[str]:
         out = [
-            f"{len(self.files)} file(s), {self.rows_read:,} rows read, {self.rows_written:,} bars inserted or changed"
-            f" ({self.halted:,} halted), {len(self.problems):,} bad rows skipped,"
-            f" {len(self.duplicates):,} duplicates (last wins), {len(self.widened):,} high/low widened"
+            (
+                f"{len(self.files)} file(s), {self.rows_read:,} rows read, {self.rows_written:,} bars inserted or changed"
+                f" ({self.halted:,} halted), {len(self.problems):,} bad rows skipped,"
+                f" {len(self.duplicates):,} duplicates (last wins), {len(self.widened):,} high/low widened"
+            )
         ]
         if self.created:
             shown = ", ".join(self.created[:20]) + (" ..." if len(self.created) > 20 else "")
@@ -102,7 +111,7 @@ def _prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
                     return
                 queue.put(("item", item))
             queue.put(("done", None))
-        except BaseException as exc:  # handed to the consumer, raised there
+        except BaseException as exc:  # noqa: BLE001 (handed to the consumer, raised there)
             queue.put(("error", exc))
 
     worker = threading.Thread(target=produce, name="csv-reader", daemon=True)

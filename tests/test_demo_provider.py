@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
 
 from marketgate.calendar import KST, is_session
-from marketgate.providers.base import BAR_COLUMNS, INDEX_COLUMNS, LISTING_COLUMNS, MarketDataProvider, get_provider
+from marketgate.providers.base import (
+    BAR_COLUMNS,
+    INDEX_COLUMNS,
+    LISTING_COLUMNS,
+    MarketDataProvider,
+    get_provider,
+)
 from marketgate.providers.demo import DemoProvider
 from marketgate.providers.demo_intraday import build_session
 from marketgate.providers.demo_sim import build_history
@@ -174,7 +181,7 @@ def test_demo_ticks_yield_only_price_changes_in_time_order():
     assert times == sorted(times)
     for ticker in ("005930", "000660"):
         prices = [t.price for t in ticks if t.ticker == ticker]
-        assert all(a != b for a, b in zip(prices, prices[1:]))
+        assert all(a != b for a, b in pairwise(prices))
 
 
 def test_demo_ticks_of_consecutive_windows_equal_one_window():

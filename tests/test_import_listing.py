@@ -113,7 +113,7 @@ def test_an_empty_file_is_an_error(tmp_path):
 
 
 def test_the_shared_listing_imports_cleanly(tmp_path, krx_data):
-    out, err = run(krx_data / "listing.csv")
+    out, _ = run(krx_data / "listing.csv")
     assert Instrument.objects.count() == 2882
     assert "0 bad rows" in out
     assert Instrument.objects.filter(kind="preferred").count() > 90

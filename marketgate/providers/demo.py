@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
+from django.core.exceptions import ImproperlyConfigured
 
 from marketgate.calendar import KST, previous_session
 from marketgate.providers.base import (
@@ -41,7 +42,7 @@ def _setting(name: str, default: object) -> object:
         from django.conf import settings
 
         return getattr(settings, name, default)
-    except Exception:  # settings not configured: pure use of the simulator
+    except ImproperlyConfigured:  # settings not configured: pure use of the simulator
         return default
 
 

@@ -12,12 +12,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
 
 from marketgate.calendar import previous_session
-from marketgate.providers.demo_universe import SECTORS, DemoInstrument, make_universe, rng_for
+from marketgate.providers.demo_universe import (
+    SECTORS,
+    DemoInstrument,
+    make_universe,
+    rng_for,
+)
 from marketgate.ticks import tick_sizes
 
 HISTORY_SESSIONS = 320
@@ -107,7 +113,7 @@ def _vcp_path(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray,
     # Noise must not redraw the pattern: nothing above the first peak before it, and
     # every leg of the base stays between its own swing high and low.
     logc[:t0] = np.minimum(logc[:t0], h1 - 0.01)
-    for (i0, y0), (i1, y1) in zip(anchors[2:], anchors[3:], strict=False):
+    for (i0, y0), (i1, y1) in pairwise(anchors[2:]):
         logc[i0 : i1 + 1] = np.clip(logc[i0 : i1 + 1], min(y0, y1), max(y0, y1))
     ranges = np.full(n, 0.025)
     volume = np.full(n, 1.2)
