@@ -1,0 +1,9 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from marketgate import api
+
+urlpatterns = [
+    path("market-gate", api.market_gate, name="api-market-gate"),
+]
