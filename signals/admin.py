@@ -1,29 +1,96 @@
 from __future__ import annotations
 
-from django.contrib import admin
-from django.utils.html import format_html_join
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 
 from signals.models import ScanRun, Signal
+from signals.scanning import ScanError, ScanRequest
+from signals.tasks import queue_scan
 
 
 @admin.register(Signal)
 class SignalAdmin(admin.ModelAdmin):
     list_display = ("signal_date", "ticker", "name", "market", "grade", "score", "entry_price",
-                    "target_price", "stop_loss", "position_size")
+                    "target_price", "stop_loss", "position_size", "reasons_short")
     list_filter = ("grade", "market", "signal_type", "signal_date")
     search_fields = ("ticker", "name")
     date_hierarchy = "signal_date"
-    readonly_fields = ("reasons_list", "created_at", "updated_at")
+    readonly_fields = ("reasons_list", "footprint_summary", "created_at", "updated_at")
     raw_id_fields = ("scan_run",)
+    list_per_page = 100
 
     @admin.display(description="reasons")
     def reasons_list(self, obj: Signal) -> str:
-        return format_html_join("", "<li>{}</li>", ((r,) for r in obj.reasons or [])) or "-"
+        items = format_html_join("", "<li>{}</li>", ((r,) for r in obj.reasons or []))
+        return format_html("<ul style='margin:0;padding-left:1.2em'>{}</ul>", items) if items else "-"
+
+    @admin.display(description="reasons")
+    def reasons_short(self, obj: Signal) -> str:
+        # The first three say what the setup is (trend, RS, contractions); the rest are in the detail.
+        reasons = list(obj.reasons or [])
+        text = " · ".join(reasons[:3])
+        return text + (" …" if len(reasons) > 3 else "")
+
+    @admin.display(description="footprint")
+    def footprint_summary(self, obj: Signal) -> str:
+        fp = obj.footprint or {}
+        if not fp:
+            return "-"
+        depths = " → ".join(f"{d:g}%" for d in fp.get("depths", []))
+        return format_html(
+            "base {} sessions from {} · depths {} · pivot {} · volume 10d/50d {}",
+            fp.get("base_length", "?"), fp.get("base_start", "?"), depths or "-",
+            f"{fp['pivot']:,}" if isinstance(fp.get("pivot"), int) else "?", fp.get("volume_ratio", "?"),
+        )
 
 
 @admin.register(ScanRun)
 class ScanRunAdmin(admin.ModelAdmin):
     list_display = ("id", "created_at", "trading_date", "status", "universe_count", "trend_template_count",
-                    "signal_count", "duration_ms", "triggered_by")
-    list_filter = ("status", "triggered_by")
+                    "signal_count", "duration_ms", "triggered_by", "error_short")
+    list_filter = ("status", "triggered_by", "trading_date")
     readonly_fields = ("created_at", "started_at", "finished_at", "duration_ms", "error")
+    actions = ["scan_again"]
+    change_list_template = "admin/signals/scanrun/change_list.html"
+
+    @admin.display(description="error")
+    def error_short(self, obj: ScanRun) -> str:
+        return (obj.error or "")[:80]
+
+    def get_urls(self):  # type: ignore[no-untyped-def]
+        custom = [
+            path("scan-now/", self.admin_site.admin_view(self.scan_now_view), name="signals_scanrun_scan_now"),
+        ]
+        return custom + super().get_urls()
+
+    def scan_now_view(self, request: HttpRequest) -> HttpResponse:
+        """The "Scan now" button: queue a whole-market scan of the latest bars."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_add_permission(request) and not self.has_change_permission(request):
+            messages.error(request, "You may not start scans.")
+        else:
+            run = queue_scan(ScanRequest(triggered_by=f"admin:{request.user.get_username()}"))
+            messages.success(request, f"Scan #{run.pk} queued; this list shows its status.")
+        return HttpResponseRedirect(reverse("admin:signals_scanrun_changelist"))
+
+    @admin.action(description="Scan again with the selected runs' parameters")
+    def scan_again(self, request: HttpRequest, queryset: QuerySet[ScanRun]) -> None:
+        queued = []
+        for previous in queryset:
+            try:
+                params = {k: v for k, v in (previous.parameters or {}).items() if k in ("market", "top_n", "min_score", "date")}
+                request_ = ScanRequest.from_parameters(params, triggered_by=f"admin:{request.user.get_username()}")
+            except (ScanError, ValueError, TypeError) as exc:
+                messages.error(request, f"Scan #{previous.pk}: {exc}")
+                continue
+            queued.append(queue_scan(request_).pk)
+        if queued:
+            messages.success(request, f"Queued scan(s) {', '.join(f'#{pk}' for pk in queued)}.")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # runs are made by scans, not typed in
+
