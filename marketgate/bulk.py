@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import pandas as pd
-from django.db import connections, transaction
+from django.db import IntegrityError, connections, transaction
 
 from marketgate.models import BreadthDay, DailyBar, IndexBar, Instrument
 
@@ -27,13 +27,15 @@ def _bar_columns() -> tuple[str, str, list[str]]:
 
 
 def upsert_daily_bars(frame: pd.DataFrame, *, using: str = "default", method: str | None = None) -> int:
-    """Insert or update bars (columns ticker, BAR_FIELDS; no two rows per ticker/date).
+    """Insert or update bars (columns ticker, BAR_FIELDS).
 
     `method` is "copy" (PostgreSQL only) or "orm"; by default COPY on PostgreSQL.
     Instruments must exist (see ensure_instruments). Returns the rows written.
     """
     if frame.empty:
         return 0
+    # One statement may not touch a row twice; the last of duplicates wins.
+    frame = frame.drop_duplicates(["ticker", "date"], keep="last")
     connection = connections[using]
     method = method or ("copy" if connection.vendor == "postgresql" else "orm")
     if method == "copy":
@@ -60,14 +62,35 @@ def _copy_upsert_bars(frame: pd.DataFrame, using: str) -> int:
         cursor.execute("TRUNCATE import_dailybar")
         with cursor.cursor.copy("COPY import_dailybar FROM STDIN (FORMAT csv)") as copy:
             copy.write(data)
-        cursor.execute(
+        insert = (
             f'INSERT INTO "{table}" ({quoted}) '
-            "SELECT ticker, date, open, high, low, close, volume, traded_value, halted FROM import_dailybar "
-            f'ON CONFLICT ("{ticker_column}", "date") DO UPDATE SET {updates} '
+            "SELECT ticker, date, open, high, low, close, volume, traded_value, halted FROM import_dailybar"
+        )
+        if not _any_stored(cursor, table, ticker_column, frame):
+            # Nothing of this batch is stored yet (a first import): a plain INSERT skips
+            # the speculative-insertion cost of ON CONFLICT (about a third faster).
+            try:
+                with transaction.atomic(using=using):
+                    cursor.execute(insert)
+                    return cursor.rowcount
+            except IntegrityError:
+                pass  # another writer stored some of these meanwhile: upsert below
+        cursor.execute(
+            f'{insert} ON CONFLICT ("{ticker_column}", "date") DO UPDATE SET {updates} '
             # An unchanged row is not rewritten: re-importing a file costs reads, not writes.
-            f'WHERE ({old}) IS DISTINCT FROM ({new})'
+            f"WHERE ({old}) IS DISTINCT FROM ({new})"
         )
         return cursor.rowcount
+
+
+def _any_stored(cursor, table: str, ticker_column: str, frame: pd.DataFrame) -> bool:  # type: ignore[no-untyped-def]
+    """Whether any bar of these tickers is stored within the batch's date range."""
+    first, last = (pd.Timestamp(d).date() for d in (frame["date"].min(), frame["date"].max()))
+    cursor.execute(
+        f'SELECT EXISTS (SELECT 1 FROM "{table}" WHERE "{ticker_column}" = ANY(%s) AND "date" BETWEEN %s AND %s)',
+        [list(frame["ticker"].unique()), first, last],
+    )
+    return bool(cursor.fetchone()[0])
 
 
 def _orm_upsert_bars(frame: pd.DataFrame, using: str) -> int:

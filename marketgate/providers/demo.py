@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 
-import numpy as np
 import pandas as pd
 from django.core.exceptions import ImproperlyConfigured
 
@@ -170,10 +169,3 @@ class DemoProvider:
             previous = current
             moment += step
 
-
-def history_summary(provider: DemoProvider) -> dict[str, float]:
-    """A few figures of the simulated market (used by tests and the demo's README)."""
-    session, _ = provider._session()
-    bars = build_history(provider.seed, provider.n_tickers, previous_session(session.day)).bars
-    value20 = bars.groupby("ticker")["traded_value"].apply(lambda s: float(np.mean(s.iloc[-20:])))
-    return {"tickers": float(bars["ticker"].nunique()), "share_value_over_5bn": float((value20 >= 5e9).mean())}
