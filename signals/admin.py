@@ -2,7 +2,12 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+)
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
@@ -53,7 +58,7 @@ class ScanRunAdmin(admin.ModelAdmin):
                     "signal_count", "duration_ms", "triggered_by", "error_short")
     list_filter = ("status", "triggered_by", "trading_date")
     readonly_fields = ("created_at", "started_at", "finished_at", "duration_ms", "error")
-    actions = ["scan_again"]
+    actions = ("scan_again",)
     change_list_template = "admin/signals/scanrun/change_list.html"
 
     @admin.display(description="error")

@@ -10,7 +10,14 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from signals.models import Grade, ScanRun, Signal
 from signals.scanning import MARKET_CHOICES, ScanError, ScanRequest
 from signals.tasks import queue_scan
-from stockgate.jsonapi import csrf_checked, csrf_exempt, json_body, json_error, methods, staff_required
+from stockgate.jsonapi import (
+    csrf_checked,
+    csrf_exempt,
+    json_body,
+    json_error,
+    methods,
+    staff_required,
+)
 
 SCAN_FIELDS = {"market", "top_n", "min_score", "date"}
 

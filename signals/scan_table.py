@@ -46,7 +46,7 @@ def truncate(text: str, width: int) -> str:
     return out + "…"
 
 
-def won(value: int | float) -> str:
+def won(value: float) -> str:
     return f"{int(value):,}"
 
 

@@ -18,7 +18,14 @@ from django.utils import timezone
 
 from marketgate import calendar
 from signals.models import ScanRun, ScanStatus
-from signals.scanning import ScanError, ScanRequest, describe_error, mark_failed, queue_run, run_scan
+from signals.scanning import (
+    ScanError,
+    ScanRequest,
+    describe_error,
+    mark_failed,
+    queue_run,
+    run_scan,
+)
 
 log = logging.getLogger(__name__)
 

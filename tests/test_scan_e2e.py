@@ -23,7 +23,7 @@ async def _frames(ws: Any, seconds: float) -> list[dict[str, Any]]:
     while (left := deadline - time.monotonic()) > 0:
         try:
             out.append(json.loads(await asyncio.wait_for(ws.recv(), left)))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             break
     return out
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
@@ -47,7 +47,7 @@ def test_the_scheduled_scan_skips_a_day_the_krx_does_not_trade() -> None:
 def test_the_scheduled_scan_on_a_trading_day_scans_that_session_in_kst() -> None:
     vcp_market()
     # 07:45 UTC on Monday 16 June is 16:45 KST the same day (the session is over).
-    with time_machine.travel(datetime(2025, 6, 16, 7, 45, tzinfo=timezone.utc)):
+    with time_machine.travel(datetime(2025, 6, 16, 7, 45, tzinfo=UTC)):
         result = tasks.scan_vcp.apply().get()
     assert result["signal_date"] == "2025-06-16" and result["signal_count"] == 1
     run = ScanRun.objects.get()

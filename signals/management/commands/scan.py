@@ -11,7 +11,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from signals.models import Signal
 from signals.scan_table import ProgressBar, signal_table
-from signals.scanning import MARKET_CHOICES, ScanError, ScanOutcome, ScanRequest, run_scan
+from signals.scanning import (
+    MARKET_CHOICES,
+    ScanError,
+    ScanOutcome,
+    ScanRequest,
+    run_scan,
+)
 
 
 def _market(value: str) -> str:
