@@ -197,6 +197,10 @@ GATE_STALE_GRACE_SECONDS = envint("GATE_STALE_GRACE_SECONDS", 120)
 GATE_PARAMS: dict[str, float] = {}
 # Overrides of signals.scanner.ScanParams fields, e.g. {"min_score": 55}.
 SCANNER_PARAMS: dict[str, float] = {}
+SCAN_SOFT_TIME_LIMIT = envint("SCAN_SOFT_TIME_LIMIT", 240)
+SCAN_TIME_LIMIT = envint("SCAN_TIME_LIMIT", 300)
+# First retry delay of a scan whose database connection dropped (doubles each retry).
+SCAN_RETRY_BACKOFF_SECONDS = envint("SCAN_RETRY_BACKOFF_SECONDS", 30)
 
 LOG_LEVEL = env("LOG_LEVEL", "INFO")
 LOGGING = {
