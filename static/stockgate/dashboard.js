@@ -44,11 +44,22 @@ function pct(v) {
   return `${arrow} ${sign}${v.toFixed(2)}%`;
 }
 
+// Writes only what changed: at hundreds of updates a second, untouched nodes stay clean.
+function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+}
+
+function setDir(el, dir) {
+  if (el.dataset.dir !== dir) el.dataset.dir = dir;
+}
+
 function setChange(el, v) {
-  el.textContent = pct(v);
-  el.dataset.dir = direction(v);
+  const text = pct(v);
+  if (el.textContent === text) return;
+  el.textContent = text;
+  setDir(el, direction(v));
   const word = { up: T.up, down: T.down, flat: T.flat }[direction(v)];
-  if (word) el.setAttribute("aria-label", `${word} ${pct(v).replace(/^[▲▼–] /, "")}`);
+  if (word) el.setAttribute("aria-label", `${word} ${text.replace(/^[▲▼–] /, "")}`);
   else el.removeAttribute("aria-label");
 }
 
@@ -463,6 +474,7 @@ async function buildCharts() {
 const prices = new Map(); // ticker -> {price, change, change_rate, as_of}
 const pendingPrices = new Map();
 let priceFlushScheduled = false;
+const PRICE_FLUSH_MS = 200;
 const reduceMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
 
 for (const [ticker, quote] of Object.entries(STATE.quotes || {})) prices.set(ticker, quote);
@@ -471,8 +483,9 @@ function queuePrice(ticker, data) {
   pendingPrices.set(ticker, data);
   if (priceFlushScheduled) return;
   priceFlushScheduled = true;
-  // Many frames a second collapse into one DOM pass per animation frame.
-  requestAnimationFrame(flushPrices);
+  // Hundreds of frames a second collapse into a few DOM passes a second: the latest
+  // price per ticker is what a reader can take in, and layout work stays bounded.
+  setTimeout(() => requestAnimationFrame(flushPrices), PRICE_FLUSH_MS);
 }
 
 function flushPrices() {
@@ -489,14 +502,30 @@ function flushPrices() {
 
 const FLASH = { up: "rgba(211,47,47,0.28)", down: "rgba(21,101,192,0.28)" };
 
+const flashing = new WeakMap(); // cell -> running animation
+
 function flash(cell, dir) {
   if (!dir) return;
+  const running = flashing.get(cell);
+  // A cell already flashing the same way keeps its animation: a ticker updating ten
+  // times a second does not start ten animations a second.
+  if (running && cell.dataset.flash === dir) return;
+  running?.cancel();
   cell.dataset.flash = dir;
-  const done = () => { if (cell.dataset.flash === dir) delete cell.dataset.flash; };
-  if (reduceMotion.matches) { setTimeout(done, 900); return; }
-  const animation = cell.animate([{ backgroundColor: FLASH[dir] }, { backgroundColor: "rgba(0,0,0,0)" }], { duration: 900, easing: "ease-out" });
-  animation.onfinish = done;
-  animation.oncancel = done;
+  const done = () => {
+    if (flashing.get(cell) !== animation) return;
+    flashing.delete(cell);
+    delete cell.dataset.flash;
+  };
+  let animation = null;
+  if (reduceMotion.matches) {
+    animation = { cancel: () => {} };
+    setTimeout(done, 900);
+  } else {
+    animation = cell.animate([{ backgroundColor: FLASH[dir] }, { backgroundColor: "rgba(0,0,0,0)" }], { duration: 900, easing: "ease-out" });
+    animation.onfinish = done;
+  }
+  flashing.set(cell, animation);
 }
 
 // ---------------------------------------------------------------- signals table
@@ -542,6 +571,17 @@ function td(text, className) {
   return cell;
 }
 
+// A cell whose value changes live: the value sits in a size-contained box, so a new
+// price re-lays out that box only, never the table around it.
+function liveCell(className) {
+  const cell = document.createElement("td");
+  cell.className = "r num";
+  const value = document.createElement("span");
+  value.className = `live ${className}`;
+  cell.append(value);
+  return [cell, value];
+}
+
 function signalRow(s) {
   const tr = document.createElement("tr");
   tr.dataset.ticker = s.ticker;
@@ -552,10 +592,7 @@ function signalRow(s) {
   toggle.type = "button";
   toggle.className = "expand";
   const open = expanded.has(s.ticker);
-  toggle.setAttribute("aria-expanded", String(open));
-  toggle.setAttribute("aria-controls", `reasons-${s.ticker}`);
-  toggle.setAttribute("aria-label", `${open ? T.hide_reasons : T.show_reasons}: ${s.name}`);
-  toggle.textContent = open ? "▾" : "▸";
+  setExpanded(toggle, s, open);
   const label = document.createElement("span");
   label.className = "name";
   label.textContent = s.name;
@@ -567,23 +604,36 @@ function signalRow(s) {
   star.className = "star";
   star.dataset.ticker = s.ticker;
   refreshStar(star, s);
-  nameCell.append(toggle, label, meta, star);
+  const wrap = document.createElement("div");
+  wrap.className = "name-wrap";
+  wrap.append(toggle, label, meta, star);
+  nameCell.append(wrap);
   const grade = td("", "");
   const badge = document.createElement("span");
   badge.className = `grade grade-${s.grade}`;
   badge.textContent = s.grade;
   grade.append(badge);
   const qty = s.position_size > 0 ? `${intFmt.format(s.position_size)}${T.shares_unit}` : T.watch_only;
-  const price = td("", "r num price");
-  const ret = td("", "r num ret");
+  const [priceCell, price] = liveCell("price");
+  const [retCell, ret] = liveCell("ret");
   tr.append(nameCell, grade, td(String(s.score), "r num"), td(won(s.entry_price), "r num"),
-    td(won(s.target_price), "r num up-text"), td(won(s.stop_loss), "r num down-text"), td(qty, "r num"), price, ret);
-  signalRows.set(s.ticker, { price, ret, signal: s });
+    td(won(s.target_price), "r num up-text"), td(won(s.stop_loss), "r num down-text"), td(qty, "r num"), priceCell, retCell);
+  signalRows.set(s.ticker, { tr, price, ret, signal: s });
   fillSignalPrice(s, price, ret);
+}
+
+function setExpanded(toggle, s, open) {
+  toggle.setAttribute("aria-expanded", String(open));
+  toggle.setAttribute("aria-controls", `reasons-${s.ticker}`);
+  toggle.setAttribute("aria-label", `${open ? T.hide_reasons : T.show_reasons}: ${s.name}`);
+  toggle.textContent = open ? "▾" : "▸";
+}
+
+// Reasons rows exist only while open: 200 signals stay 200 rows to lay out.
+function reasonsRow(s) {
   const detail = document.createElement("tr");
   detail.className = "reasons-row";
   detail.id = `reasons-${s.ticker}`;
-  detail.hidden = !open;
   const cell = document.createElement("td");
   cell.colSpan = 9;
   const list = document.createElement("ul");
@@ -594,15 +644,15 @@ function signalRow(s) {
   }
   cell.append(list);
   detail.append(cell);
-  return [tr, detail];
+  return detail;
 }
 
 function fillSignalPrice(s, priceCell, retCell) {
   const q = prices.get(s.ticker);
-  priceCell.textContent = won(q?.price);
+  setText(priceCell, won(q?.price));
   const r = signalReturn(s);
-  retCell.textContent = pct(r);
-  retCell.dataset.dir = direction(r);
+  setText(retCell, pct(r));
+  setDir(retCell, direction(r));
 }
 
 function updateSignalPrice(ticker, moved) {
@@ -612,8 +662,13 @@ function updateSignalPrice(ticker, moved) {
   flash(row.price, moved);
 }
 
-function renderSignals() {
+// Rows are built once per scan; sorting and filtering only move the existing rows.
+function buildSignalRows() {
   signalRows.clear();
+  for (const s of signals) signalRow(s);
+}
+
+function renderSignals() {
   const rows = visibleSignals();
   const body = $("signal-rows");
   if (!rows.length) {
@@ -624,7 +679,10 @@ function renderSignals() {
     body.replaceChildren(tr);
   } else {
     const fragment = document.createDocumentFragment();
-    for (const s of rows) fragment.append(...signalRow(s));
+    for (const s of rows) {
+      fragment.append(signalRows.get(s.ticker).tr);
+      if (expanded.has(s.ticker)) fragment.append($(`reasons-${s.ticker}`) || reasonsRow(s));
+    }
     body.replaceChildren(fragment);
   }
   $("signal-count").textContent = String(signals.length);
@@ -638,6 +696,9 @@ function setSignals(data, announceIt) {
   signals = Array.isArray(data?.signals) ? data.signals : [];
   signalDate = data?.signal_date || signals[0]?.signal_date || null;
   for (const s of signals) if (s.name) knownNames.set(s.ticker, s.name);
+  for (const ticker of [...expanded]) if (!signals.some((s) => s.ticker === ticker)) expanded.delete(ticker);
+  document.querySelectorAll("#signal-rows .reasons-row").forEach((row) => row.remove());
+  buildSignalRows();
   renderSignals();
   syncPriceTopics();
   if (announceIt) announce(fmt(T.signals_updated, { count: signals.length }));
@@ -658,14 +719,18 @@ function wireSignalTable() {
   $("signal-rows").addEventListener("click", (e) => {
     const expand = e.target.closest("button.expand");
     if (expand) {
-      const ticker = expand.closest("tr").dataset.ticker;
-      const open = !expanded.has(ticker);
-      if (open) expanded.add(ticker); else expanded.delete(ticker);
-      expand.setAttribute("aria-expanded", String(open));
-      expand.textContent = open ? "▾" : "▸";
-      const name = signalRows.get(ticker)?.signal.name || ticker;
-      expand.setAttribute("aria-label", `${open ? T.hide_reasons : T.show_reasons}: ${name}`);
-      $(`reasons-${ticker}`).hidden = !open;
+      const row = expand.closest("tr");
+      const s = signalRows.get(row.dataset.ticker)?.signal;
+      if (!s) return;
+      const open = !expanded.has(s.ticker);
+      if (open) {
+        expanded.add(s.ticker);
+        row.after(reasonsRow(s));
+      } else {
+        expanded.delete(s.ticker);
+        $(`reasons-${s.ticker}`)?.remove();
+      }
+      setExpanded(expand, s, open);
       return;
     }
     const star = e.target.closest("button.star");
@@ -763,9 +828,9 @@ function renderWatchlist() {
     code.className = "ticker";
     code.textContent = ticker;
     name.append(label, code);
-    const price = td("", "r num price");
-    const change = td("", "r num chg");
-    const time = td("", "r num time");
+    const [priceCell, price] = liveCell("price");
+    const [changeCell, change] = liveCell("chg");
+    const [timeCell, time] = liveCell("time");
     const remove = document.createElement("td");
     const button = document.createElement("button");
     button.type = "button";
@@ -774,7 +839,7 @@ function renderWatchlist() {
     button.setAttribute("aria-label", `${T.remove}: ${knownNames.get(ticker) || ticker}`);
     button.addEventListener("click", () => removeWatch(ticker));
     remove.append(button);
-    tr.append(name, price, change, time, remove);
+    tr.append(name, priceCell, changeCell, timeCell, remove);
     watchRows.set(ticker, { price, change, time });
     fillWatch(ticker);
     fragment.append(tr);
@@ -786,9 +851,9 @@ function fillWatch(ticker) {
   const row = watchRows.get(ticker);
   if (!row) return;
   const q = prices.get(ticker);
-  row.price.textContent = won(q?.price);
+  setText(row.price, won(q?.price));
   setChange(row.change, q?.change_rate);
-  row.time.textContent = q?.as_of ? kstFmt.format(new Date(q.as_of)) : "—";
+  setText(row.time, q?.as_of ? kstFmt.format(new Date(q.as_of)) : "—");
 }
 
 function updateWatchPrice(ticker, moved) {
