@@ -1,0 +1,73 @@
+"""With the demo provider the gate moves through a simulated session, and every
+computed row reaches a subscribed client, in order, through worker + beat + web."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+import websockets
+
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+from marketgate.models import MarketGate
+from tests import processes
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+FAST = {"GATE_PERIOD_SECONDS": "2", "DEMO_SESSION_MINUTES": "1.5", "DEMO_CLOCK": "accelerated",
+        "MARKET_DATA_PROVIDER": "demo", "DEMO_TICKERS": "120"}
+
+
+async def _collect(port: int, seconds: float) -> list[dict]:
+    frames = []
+    async with websockets.connect(f"ws://127.0.0.1:{port}/ws?subscribe=market-gate") as ws:
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                frame = json.loads(await asyncio.wait_for(ws.recv(), timeout=left))
+            except TimeoutError:
+                break
+            if frame.get("type") == "market_gate_update" and not frame.get("snapshot"):
+                frames.append(frame)
+    return frames
+
+
+def test_the_demo_gate_changes_during_a_session_and_every_change_reaches_the_client(clean_redis):
+    seeded = processes.manage("seed_demo", timeout=300, **FAST)
+    assert seeded.returncode == 0, seeded.stderr
+    rows_before = MarketGate.objects.count()
+    # The schedule lives in the database (created at migrate): point it at 2 seconds.
+    gate_task = PeriodicTask.objects.get(name="update-market-gate")
+    gate_task.interval, _ = IntervalSchedule.objects.get_or_create(every=2, period=IntervalSchedule.SECONDS)
+    gate_task.expire_seconds = 2
+    gate_task.save()
+    web = processes.web(**FAST).start()
+    worker = processes.worker(**FAST).start()
+    beat = processes.beat(**FAST)
+    try:
+        async def scenario() -> list[dict]:
+            collecting = asyncio.create_task(_collect(web.port, 50))
+            await asyncio.sleep(1)
+            beat.start()
+            return await collecting
+
+        frames = asyncio.run(scenario())
+    finally:
+        beat.stop()
+        worker.stop()
+        web.stop()
+    saved = list(MarketGate.objects.order_by("computed_at")[rows_before:])
+    assert len(frames) >= 5, worker.output()[-3000:]
+    seqs = [f["seq"] for f in frames]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))  # nothing missed in between
+    # Every row saved while the client listened reached it (a row is updated, never
+    # duplicated, when a schedule slot repeats).
+    assert {f["data"]["as_of"] for f in frames} >= {r.to_data()["as_of"] for r in saved[1:-1]}
+    as_of = [f["data"]["as_of"] for f in frames]
+    assert len(set(as_of)) >= 5  # the simulated session advances
+    movement = {(f["data"]["level"], f["data"]["kospi"]) for f in frames}
+    assert len(movement) >= 3, movement  # the gate and the index move during the session
+    assert all(f["data"]["session"] == "open" and f["data"]["provisional"] for f in frames)
