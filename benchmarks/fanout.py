@@ -1,0 +1,378 @@
+"""Fan-out benchmark: broadcast latency to N subscribed sockets, against the floor.
+
+For each stack it starts the web processes, opens N sockets from separate client
+processes (benchmarks/fanout_client.py), subscribes them to one topic, publishes M
+broadcasts through broadcast.publish() at a fixed rate (benchmarks/fanout_publish.py)
+and reports delivered/expected, p50/p99/max latency (publish time -> client receive
+time), server CPU and RSS, memory per idle connection, Redis work per broadcast and
+the ratio to the floor measured in the same run.
+
+Stacks:
+  floor    a bare asyncio `websockets` relay of the same Redis PUBLISH (floor_relay.py)
+  shipped  the web command of the Procfile, as deployed (WEB_CONCURRENCY = --web-procs)
+  default  Channels' default stack: daphne, every socket in a channel-layer group,
+           channels_redis.core.RedisChannelLayer (REALTIME_FANOUT=layer, CHANNEL_LAYER_BACKEND=core)
+  pubsub   the Procfile server with per-socket groups on RedisPubSubChannelLayer
+  daphne   the shipped fan-out under daphne (daphne stays supported)
+
+Everything runs on loopback against a private redis-server it starts and stops, and
+each run stops by itself:
+
+  .venv/bin/python benchmarks/fanout.py --clients 1000 --rate 4 --seconds 20 --stacks default,shipped,floor
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from array import array
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+import redis
+
+REPO = Path(__file__).resolve().parents[1]
+BENCH = Path(__file__).resolve().parent
+PY = sys.executable
+PREFIX = "fanoutbench"
+TOPIC = "market-gate"
+CHANNEL = f"{PREFIX}.broadcast.{TOPIC}"
+LOGS = REPO / "var" / "fanout-bench"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before listening on {port}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listening on {port}")
+
+
+def procfile_web(port: int) -> list[str]:
+    """The Procfile's web command with its ${VAR:-default} expanded, run by this Python."""
+    line = next(ln for ln in (REPO / "Procfile").read_text().splitlines() if ln.startswith("web:"))
+    values = {"WEB_HOST": "127.0.0.1", "WEB_PORT": str(port)}
+    line = re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: values.get(m.group(1), m.group(2)), line[4:])
+    args = shlex.split(line)
+    return [PY, *args[1:]] if args[0] == "python" else args
+
+
+@dataclass
+class Stack:
+    name: str
+    path: str
+    env: dict[str, str]
+    command: list[str] = field(default_factory=list)
+
+
+def stack_for(name: str, port: int, web_procs: int, extra: list[str]) -> Stack:
+    daphne = [PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "stockgate.asgi:application"]
+    if name == "floor":
+        cmd = [PY, str(BENCH / "floor_relay.py"), "--port", str(port), "--channel", CHANNEL]
+        return Stack(name, "/", {"REALTIME_FANOUT": "hub"}, cmd)
+    if name == "shipped":
+        return Stack(name, f"/ws?subscribe={TOPIC}", {"WEB_CONCURRENCY": str(web_procs)}, procfile_web(port) + extra)
+    if name == "pubsub":
+        env = {"WEB_CONCURRENCY": str(web_procs), "REALTIME_FANOUT": "layer", "CHANNEL_LAYER_BACKEND": "pubsub"}
+        return Stack(name, f"/ws?subscribe={TOPIC}", env, procfile_web(port) + extra)
+    if name == "default":
+        return Stack(name, f"/ws?subscribe={TOPIC}", {"REALTIME_FANOUT": "layer", "CHANNEL_LAYER_BACKEND": "core"}, daphne)
+    if name == "daphne":
+        return Stack(name, f"/ws?subscribe={TOPIC}", {"REALTIME_FANOUT": "hub"}, daphne)
+    raise SystemExit(f"unknown stack {name!r}")
+
+
+def stop_group(proc: subprocess.Popen[bytes]) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+            proc.wait(timeout=15)
+            return
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def tree(pid: int) -> list[psutil.Process]:
+    root = psutil.Process(pid)
+    return [root, *root.children(recursive=True)]
+
+
+def rss(procs: list[psutil.Process]) -> int:
+    return sum(p.memory_info().rss for p in procs if p.is_running())
+
+
+def cpu_seconds(procs: list[psutil.Process]) -> float:
+    total = 0.0
+    for p in procs:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def start_redis(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind", "127.0.0.1",
+         "--save", "", "--appendonly", "no", "--maxclients", "20000", "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    wait_for_port(port, proc)
+    return proc, f"redis://127.0.0.1:{port}/0"
+
+
+def prepare_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1].split("?")[0]
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "stockgate.settings"}
+    subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=REPO, env=env, check=True)
+
+
+def redis_work(client: redis.Redis) -> tuple[int, float, float]:
+    """(commands, command usec, Redis CPU seconds) since the last CONFIG RESETSTAT."""
+    stats = client.info("commandstats")
+    calls = sum(int(v["calls"]) for v in stats.values())
+    usec = sum(float(v["usec"]) for v in stats.values())
+    cpu = client.info("cpu")
+    return calls, usec, float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])
+
+
+class Clients:
+    """The client processes of one stack: N sockets split across `procs` processes."""
+
+    def __init__(self, port: int, path: str, n: int, procs: int, workdir: Path) -> None:
+        self.outs = [workdir / f"lat-{i}.bin" for i in range(procs)]
+        counts = [n // procs + (1 if i < n % procs else 0) for i in range(procs)]
+        self.procs = [
+            subprocess.Popen(
+                [PY, str(BENCH / "fanout_client.py"), "--port", str(port), "--path", path,
+                 "--count", str(c), "--out", str(out)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            )
+            for c, out in zip(counts, self.outs)
+        ]
+
+    def wait_ready(self) -> tuple[int, int]:
+        ok = failed = 0
+        for p in self.procs:
+            line = p.stdout.readline().split()  # type: ignore[union-attr]
+            if not line or line[0] != "READY":
+                raise RuntimeError(f"client process failed: {line}")
+            ok, failed = ok + int(line[1]), failed + int(line[2])
+        return ok, failed
+
+    def received(self) -> int:
+        total = 0
+        for p in self.procs:
+            p.stdin.write("count\n")  # type: ignore[union-attr]
+            p.stdin.flush()  # type: ignore[union-attr]
+            total += int(p.stdout.readline().split()[1])  # type: ignore[union-attr]
+        return total
+
+    def stop(self) -> tuple[list[float], dict[str, object]]:
+        summaries = []
+        for p in self.procs:
+            p.stdin.write("stop\n")  # type: ignore[union-attr]
+            p.stdin.flush()  # type: ignore[union-attr]
+            summaries.append(json.loads(p.stdout.readline()))  # type: ignore[union-attr]
+            p.wait(timeout=30)
+        latencies = array("d")
+        for out in self.outs:
+            latencies.frombytes(out.read_bytes())
+        closed: dict[str, int] = {}
+        for s in summaries:
+            for code, n in s["closed"].items():
+                closed[code] = closed.get(code, 0) + n
+        return sorted(latencies), {"closed": closed}
+
+
+def profile(procs: list[psutil.Process], name: str, seconds: float) -> subprocess.Popen[bytes]:
+    """py-spy (pip install py-spy) on the busiest server process, collapsed stacks in var/fanout-bench/."""
+    target = max(procs, key=lambda p: p.memory_info().rss)
+    out = LOGS / f"profile-{name}.txt"
+    spy = shutil.which("py-spy", path=str(Path(PY).parent)) or "py-spy"
+    return subprocess.Popen([spy, "record", "--pid", str(target.pid), "--duration", str(int(seconds)),
+                             "--format", "raw", "--output", str(out), "--nonblocking"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def warm_up(port: int, path: str) -> None:
+    """One connection first, so lazy imports and pools are not counted as per-socket memory."""
+    from websockets.sync.client import connect
+
+    with connect(f"ws://127.0.0.1:{port}{path}", compression=None, open_timeout=30) as ws:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and '"subscribed"' not in str(ws.recv(timeout=10)):
+            pass
+
+
+def run_stack(name: str, args: argparse.Namespace, redis_url: str, workdir: Path) -> dict[str, object]:
+    port = free_port()
+    stack = stack_for(name, port, args.web_procs, shlex.split(args.server_args) if name == "shipped" else [])
+    metrics_dir = workdir / f"metrics-{name}"
+    metrics_dir.mkdir(exist_ok=True)
+    env = {
+        **os.environ, "DJANGO_SETTINGS_MODULE": "stockgate.settings", "REDIS_URL": redis_url,
+        "DATABASE_URL": args.database_url, "REALTIME_PREFIX": PREFIX, "CHANNEL_PREFIX": f"{PREFIX}-layer",
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), "PYTHONUNBUFFERED": "1", **stack.env,
+    }
+    r = redis.Redis.from_url(redis_url)
+    r.flushdb()
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log = open(LOGS / f"server-{name}.log", "wb")
+    server = subprocess.Popen(stack.command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    try:
+        wait_for_port(port, server)
+        time.sleep(1.0 + args.web_procs)  # every worker up
+        warm_up(port, stack.path)
+        time.sleep(0.5)
+        procs = tree(server.pid)
+        rss_before = rss(procs)
+        client_procs = args.client_procs or max(1, -(-args.clients // 2500))
+        clients = Clients(port, stack.path, args.clients, client_procs, workdir)
+        t_connect = time.monotonic()
+        subscribed, failed = clients.wait_ready()
+        connect_seconds = time.monotonic() - t_connect
+        time.sleep(2.0)
+        procs = tree(server.pid)
+        rss_idle = rss(procs)
+        r.config_resetstat()
+        cpu0, wall0 = cpu_seconds(procs), time.monotonic()
+        count = max(1, int(args.rate * args.seconds))
+        spy = profile(procs, name, args.seconds) if args.profile else None
+        pub = subprocess.run(
+            [PY, str(BENCH / "fanout_publish.py"), "--topic", TOPIC, "--count", str(count), "--rate", str(args.rate),
+             "--payload", str(args.payload)],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=args.seconds + 120,
+        )
+        if pub.returncode != 0:
+            raise RuntimeError(f"publisher failed: {pub.stderr[-2000:]}")
+        published = json.loads(pub.stdout.strip().splitlines()[-1])
+        expected = subscribed * count
+        last, last_change = -1, time.monotonic()
+        while True:  # drain: until everything arrived or nothing moved for 5 s
+            got = clients.received()
+            if got >= expected or time.monotonic() - last_change > 5.0 or time.monotonic() - wall0 > args.seconds + 120:
+                break
+            if got != last:
+                last, last_change = got, time.monotonic()
+            time.sleep(0.25)
+        if spy is not None:
+            spy.wait(timeout=60)
+        calls, usec, redis_cpu = redis_work(r)
+        wall = time.monotonic() - wall0
+        cpu = cpu_seconds(procs) - cpu0
+        numsub = r.pubsub_numsub(CHANNEL)[0][1]
+        rss_after = rss(procs)
+        latencies, extra = clients.stop()
+    finally:
+        stop_group(server)
+        log.close()
+    return {
+        "stack": name, "clients": args.clients, "subscribed": subscribed, "failed": failed,
+        "connect_s": round(connect_seconds, 1), "broadcasts": count, "expected": expected,
+        "delivered": len(latencies), "p50_ms": 1000 * percentile(latencies, 0.50),
+        "p99_ms": 1000 * percentile(latencies, 0.99), "max_ms": 1000 * (latencies[-1] if latencies else float("nan")),
+        "cpu_pct": 100 * cpu / wall, "rss_mb": rss_after / 2**20,
+        "kb_per_idle_conn": (rss_idle - rss_before) / 1024 / max(1, subscribed),
+        "redis_cmds_per_bcast": calls / count, "redis_usec_per_bcast": usec / count,
+        "redis_cpu_ms_per_bcast": 1000 * redis_cpu / count, "redis_subscribers": numsub,
+        "frame_bytes": published["frame_bytes"], "closed": extra["closed"],
+    }
+
+
+COLUMNS = [("stack", "{}"), ("clients", "{}"), ("delivered", "{}"), ("expected", "{}"), ("p50_ms", "{:.1f}"),
+           ("p99_ms", "{:.1f}"), ("max_ms", "{:.1f}"), ("x_floor_p50", "{:.2f}"), ("x_floor_p99", "{:.2f}"),
+           ("cpu_pct", "{:.0f}"), ("rss_mb", "{:.0f}"), ("kb_per_idle_conn", "{:.1f}"),
+           ("redis_cmds_per_bcast", "{:.1f}"), ("redis_usec_per_bcast", "{:.0f}"), ("redis_subscribers", "{}")]
+
+
+def report(results: list[dict[str, object]]) -> str:
+    floor = next((r for r in results if r["stack"] == "floor"), None)
+    for r in results:
+        r["x_floor_p50"] = r["p50_ms"] / floor["p50_ms"] if floor else float("nan")  # type: ignore[operator]
+        r["x_floor_p99"] = r["p99_ms"] / floor["p99_ms"] if floor else float("nan")  # type: ignore[operator]
+    head = "| " + " | ".join(c for c, _ in COLUMNS) + " |"
+    rows = ["| " + " | ".join(fmt.format(r[c]) for c, fmt in COLUMNS) + " |" for r in results]
+    return "\n".join([head, "|" + "---|" * len(COLUMNS), *rows])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser.add_argument("--clients", "-n", type=int, default=1000, help="sockets (N)")
+    parser.add_argument("--rate", type=float, default=4.0, help="broadcasts a second")
+    parser.add_argument("--seconds", type=float, default=20.0, help="publishing time (M = rate x seconds)")
+    parser.add_argument("--payload", type=int, default=400, help="approximate frame size in bytes")
+    parser.add_argument("--web-procs", type=int, default=1, help="web processes (uvicorn --workers; daphne: 1)")
+    parser.add_argument("--client-procs", type=int, default=0, help="client processes (default: 1 per 2,500 sockets)")
+    parser.add_argument("--stacks", default="default,shipped,floor")
+    parser.add_argument("--server-args", default="", help="extra arguments for the shipped server command")
+    parser.add_argument("--database-url", default="postgres://postgres@localhost:5432/stockgate_fanoutbench")
+    parser.add_argument("--json", help="also write the results here")
+    parser.add_argument("--profile", action="store_true", help="py-spy record the server while publishing")
+    args = parser.parse_args()
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    prepare_database(args.database_url)
+    with tempfile.TemporaryDirectory(prefix="fanout-") as tmp:
+        workdir = Path(tmp)
+        redis_proc, redis_url = start_redis(workdir)
+        results = []
+        try:
+            for name in args.stacks.split(","):
+                print(f"-- {name}: {args.clients} sockets, {args.rate}/s for {args.seconds}s ...", flush=True)
+                result = run_stack(name, args, redis_url, workdir)
+                results.append(result)
+                print(json.dumps(result), flush=True)
+        finally:
+            redis_proc.terminate()
+            redis_proc.wait(timeout=10)
+    print()
+    print(f"N={args.clients} rate={args.rate}/s seconds={args.seconds} payload~{args.payload}B "
+          f"web-procs={args.web_procs} cpus={os.cpu_count()}")
+    print(report(results))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
