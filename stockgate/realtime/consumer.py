@@ -6,7 +6,6 @@ import asyncio
 import json
 import logging
 import uuid
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
@@ -20,6 +19,7 @@ from stockgate.realtime.broadcast import encode
 from stockgate.realtime.coalesce import PriceCoalescer
 from stockgate.realtime.hub import get_hub
 from stockgate.realtime.limits import InboundLimiter, Verdict
+from stockgate.realtime.sender import FrameSender, unwrap_send
 from stockgate.realtime.topics import KNOWN_TOPIC_PATTERNS, group_for, is_valid_topic, topic_kind
 
 log = logging.getLogger(__name__)
@@ -47,8 +47,8 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             # an alias with no configured layer makes Channels skip creating one.
             self.channel_layer_alias = "realtime-hub-no-layer"
         self.subs: dict[str, TopicState] = {}
-        self.outbox: deque[str] = deque()
-        self.wakeup = asyncio.Event()
+        # Set once the socket is accepted; frames are written through it (sender.py).
+        self.sender: FrameSender | None = None
         self.closing = False
         self.tasks: list[asyncio.Task[None]] = []
         self.limiter = InboundLimiter(
@@ -68,7 +68,8 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.last_heard = loop.time()
         await self.accept()
         metrics.CONNECTIONS.inc()
-        self.tasks = [loop.create_task(self._write_loop()), loop.create_task(self._heartbeat_loop())]
+        self.sender = FrameSender(unwrap_send(self.base_send), settings.WS_SEND_QUEUE_FRAMES)
+        self.tasks = [loop.create_task(self._heartbeat_loop())]
         self._queue(
             frames.control(
                 "connected",
@@ -86,10 +87,11 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.closing = True
         for task in self.tasks:
             task.cancel()
+        if self.sender is not None:
+            self.sender.discard()
         for topic in list(self.subs):
             await self._leave(topic)
         self.subs.clear()
-        self.outbox.clear()
         metrics.CONNECTIONS.dec()
 
     async def _close(self, code: int) -> None:
@@ -297,19 +299,19 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self._queue(frames.error(code, message, topic))
 
     def _queue(self, frame: str) -> None:
-        if self.closing:
+        sender = self.sender
+        if self.closing or sender is None:
             return
-        if len(self.outbox) >= settings.WS_SEND_QUEUE_FRAMES:
-            # The client is not reading fast enough: drop it rather than buffer without
-            # bound or slow anyone else down. It reconnects and resubscribes with `since`.
-            metrics.SLOW_DISCONNECTS.inc()
-            metrics.FRAMES_DROPPED.inc(len(self.outbox))
-            self.outbox.clear()
-            asyncio.get_running_loop().create_task(self._close_slow())
-            self.closing = True
+        if sender.write(frame):
+            if sender.gone:
+                self.closing = True  # the socket went away under a send; disconnect() cleans up
             return
-        self.outbox.append(frame)
-        self.wakeup.set()
+        # The client is not reading fast enough: drop it rather than buffer without
+        # bound or slow anyone else down. It reconnects and resubscribes with `since`.
+        metrics.SLOW_DISCONNECTS.inc()
+        metrics.FRAMES_DROPPED.inc(sender.discard())
+        asyncio.get_running_loop().create_task(self._close_slow())
+        self.closing = True
 
     async def _close_slow(self) -> None:
         for task in self.tasks:
@@ -320,24 +322,9 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         await self.close(code=CLOSE_SLOW)
 
     async def _flush_then_close(self, code: int) -> None:
-        while self.outbox:
-            await self.send(text_data=self.outbox.popleft())
+        if self.sender is not None:
+            await self.sender.flush()
         await self._close(code)
-
-    async def _write_loop(self) -> None:
-        try:
-            while True:
-                await self.wakeup.wait()
-                self.wakeup.clear()
-                while self.outbox:
-                    frame = self.outbox.popleft()
-                    await self.send(text_data=frame)
-                    metrics.FRAMES_SENT.inc()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            # The socket went away under us; disconnect() cleans up.
-            self.closing = True
 
     async def _heartbeat_loop(self) -> None:
         loop = asyncio.get_running_loop()
