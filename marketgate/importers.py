@@ -24,7 +24,7 @@ from typing import TypeVar
 
 import numpy as np
 import pandas as pd
-from django.db import transaction
+from django.db import connections, transaction
 
 from marketgate.bars_csv import BAR_ALIASES, BAR_REQUIRED, NUMERIC, validate_bars
 from marketgate.bulk import ensure_instruments, upsert_daily_bars
@@ -36,6 +36,7 @@ from marketgate.csvread import (
     read_chunks,
     read_header,
 )
+from marketgate.models import DailyBar
 
 CHUNK_ROWS = 200_000
 T = TypeVar("T")
@@ -166,7 +167,16 @@ def import_bars(
         with transaction.atomic(using=using):
             _import_bar_file(path, mapping, report, market, chunksize, progress, using, method)
         report.files.append(str(path))
+    _refresh_statistics(using)
     return report
+
+
+def _refresh_statistics(using: str) -> None:
+    """After a bulk load the planner's row estimates are far off until ANALYZE runs."""
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f'ANALYZE "{DailyBar._meta.db_table}"')
 
 
 def _import_bar_file(

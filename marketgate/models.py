@@ -43,7 +43,11 @@ class Instrument(models.Model):
 
 
 class DailyBar(models.Model):
-    instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, db_column="ticker", related_name="bars")
+    # No database-level foreign key: importers create missing instruments before writing
+    # bars, and a deferred key check per row was a quarter of a million-row import.
+    instrument = models.ForeignKey(
+        Instrument, on_delete=models.CASCADE, db_column="ticker", related_name="bars", db_constraint=False
+    )
     date = models.DateField()
     open = models.FloatField()
     high = models.FloatField()

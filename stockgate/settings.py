@@ -184,6 +184,8 @@ MARKET_DATA_PROVIDERS = {
     "fdr": "marketgate.providers.fdr.FdrProvider",
     "csv": "marketgate.providers.csvfiles.CsvProvider",
 }
+# Folder the `csv` provider reads (files in the import_bars format).
+MARKET_DATA_CSV_DIR = Path(env("MARKET_DATA_CSV_DIR", str(VAR_DIR / "csv")))
 # Demo clock: "real" follows the wall clock; "accelerated" runs a whole simulated
 # session in DEMO_SESSION_MINUTES of wall time, so the gate and prices move in a demo.
 DEMO_CLOCK = env("DEMO_CLOCK", "accelerated")
