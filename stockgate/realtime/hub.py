@@ -132,13 +132,17 @@ class FanoutHub:
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
-                attempt += 1
-                delay = min(30.0, 0.5 * 2 ** min(attempt, 6)) * random.uniform(0.5, 1.0)
-                log.warning("broadcast subscription lost (%s); resubscribing in %.1fs", exc, delay)
-                await asyncio.sleep(delay)
-                await self._resubscribe()
+                # Retry until the subscriptions are back: Redis may still be down at the
+                # first attempt, and a pubsub without subscriptions would never fail again.
+                while True:
+                    attempt += 1
+                    delay = min(30.0, 0.5 * 2 ** min(attempt, 6)) * random.uniform(0.5, 1.0)
+                    log.warning("broadcast subscription lost (%s); resubscribing in %.1fs", exc, delay)
+                    await asyncio.sleep(delay)
+                    if await self._resubscribe():
+                        break
 
-    async def _resubscribe(self) -> None:
+    async def _resubscribe(self) -> bool:
         async with self._lock:
             old, self._pubsub = self._pubsub, async_client().pubsub()
             if old is not None:
@@ -151,12 +155,13 @@ class FanoutHub:
                 if channels:
                     await self._pubsub.subscribe(*channels)
             except (RedisError, OSError):
-                return  # the reader loop retries with backoff
+                return False  # the reader loop retries with backoff
         # Frames published while we were away are lost to this process: tell every
         # member, which sends its client a fresh snapshot (the client sees seq/epoch move).
         for topic in list(self._members):
             for member in list(self._members.get(topic, ())):
                 member.resync(topic)
+        return True
 
     def _fan_out(self, channel: str, frame: str) -> None:
         topic = self._topic_of_channel.get(channel)

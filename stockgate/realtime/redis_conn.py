@@ -9,6 +9,17 @@ import weakref
 import redis
 import redis.asyncio as aioredis
 from django.conf import settings
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.retry import Retry
+
+# After a Redis restart every pooled connection is dead; without retries (redis-py's
+# from_url sets none) the first command on each one fails instead of reconnecting.
+_RETRIES = 3
+
+
+def _backoff() -> ExponentialWithJitterBackoff:
+    return ExponentialWithJitterBackoff(base=0.05, cap=1.0)
 
 _sync_lock = threading.Lock()
 _sync_client: redis.Redis | None = None
@@ -26,6 +37,7 @@ def sync_client() -> redis.Redis:
                 socket_connect_timeout=5,
                 health_check_interval=30,
                 retry_on_timeout=True,
+                retry=Retry(_backoff(), _RETRIES),
             )
         return _sync_client
 
@@ -41,6 +53,7 @@ def async_client() -> aioredis.Redis:
             max_connections=settings.REDIS_MAX_CONNECTIONS,
             socket_connect_timeout=5,
             health_check_interval=30,
+            retry=AsyncRetry(_backoff(), _RETRIES),
         )
         _async_clients[loop] = client
     return client
