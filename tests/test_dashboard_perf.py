@@ -104,9 +104,10 @@ def test_page_stays_responsive_under_price_load(browser, server):
 
     assert len(watched.sockets) == 1  # never dropped as a slow client (4008)
     assert price_frames >= 0.9 * sent
-    # Bounds with room for a busy CI machine; the measured figures are in docs/dashboard.md.
-    assert result["busy_share"] < 0.5
-    assert result["long_task_max_ms"] < 1000
-    assert result["frames_per_second"] >= 20
+    # Regression guards with room for a busy, shared 2-CPU machine (the figures measured
+    # there are in docs/dashboard.md); a page that stops painting or blocks for seconds fails.
+    assert result["busy_share"] < 0.8
+    assert result["long_task_max_ms"] < 1500
+    assert result["frames_per_second"] >= 15
     assert result["sort_click_ms_max"] < 100
     assert watched.errors == []

@@ -414,7 +414,14 @@ function chartOptions(box, series, scales, extra = {}) {
     cursor: { drag: { x: false, y: false } },
     scales: { x: { time: true }, ...scales },
     axes: [
-      { stroke: "#4a5568", grid: { stroke: "#edf0f4" }, ticks: { stroke: "#d5dbe3" } },
+      {
+        stroke: "#4a5568", grid: { stroke: "#edf0f4" }, ticks: { stroke: "#d5dbe3" },
+        // 24-hour KST labels (the dates handed in are already shifted by tzDate).
+        values: (u, splits) => splits.map((v) => {
+          const d = uPlot.tzDate(new Date(v * 1000), "Asia/Seoul");
+          return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
+        }),
+      },
       { stroke: "#4a5568", grid: { stroke: "#edf0f4" }, ticks: { stroke: "#d5dbe3" }, size: 48 },
     ],
     series: [{ label: "KST", value: (u, v) => (v == null ? "—" : kstFmt.format(new Date(v * 1000))) }, ...series],
