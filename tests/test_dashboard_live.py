@@ -10,17 +10,19 @@ from django.utils import timezone
 
 from signals.broadcasts import broadcast_signals
 from stockgate.realtime.broadcast import publish
+from tests import dashboard_support
 from tests.dashboard_support import (
-    browser,  # noqa: F401  (fixture)
     gate_frame,
     make_gate,
     make_signals,
     open_page,
     publish_price,
-    server,  # noqa: F401  (fixture)
     ticker,
 )
 from tests.processes import REPO, web
+
+browser = dashboard_support.browser  # fixtures shared by the dashboard tests
+server = dashboard_support.server
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

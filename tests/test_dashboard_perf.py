@@ -16,8 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from stockgate.realtime.broadcast import publish
-from tests.dashboard_support import browser, make_signals, open_page, price_frame, server, ticker  # noqa: F401
+from tests import dashboard_support
+from tests.dashboard_support import make_signals, open_page, price_frame, ticker
 from tests.processes import LOGS
+
+browser = dashboard_support.browser  # fixtures shared by the dashboard tests
+server = dashboard_support.server
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

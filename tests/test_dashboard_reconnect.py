@@ -7,8 +7,11 @@ import time
 import pytest
 
 from stockgate.realtime.broadcast import publish
-from tests.dashboard_support import browser, gate_frame, make_gate, open_page  # noqa: F401
+from tests import dashboard_support
+from tests.dashboard_support import gate_frame, make_gate, open_page
 from tests.processes import web
+
+browser = dashboard_support.browser  # fixtures shared by the dashboard tests
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

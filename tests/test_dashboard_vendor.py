@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-import vendor  # noqa: E402
+import vendor
 
 
 def tarball(files: dict[str, bytes]) -> bytes:
