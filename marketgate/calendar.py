@@ -7,8 +7,11 @@ college-entrance-exam day (10:00-16:30) is added here.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -32,22 +35,48 @@ EXAM_DAYS: frozenset[date] = frozenset(
 EXAM_CLOSE = time(16, 30)
 
 
-@lru_cache(maxsize=1)
-def _xkrx():  # type: ignore[no-untyped-def]
-    import exchange_calendars
+def _cache_file() -> Path:
+    from importlib.metadata import version
 
-    return exchange_calendars.get_calendar("XKRX")
+    folder = Path(os.environ.get("STOCKGATE_VAR_DIR") or tempfile.gettempdir())
+    # The calendar's range moves with the date it is built on: rebuild monthly.
+    stamp = datetime.now(KST).strftime("%Y%m")
+    return folder / f"xkrx-sessions-{version('exchange_calendars')}-{stamp}.txt"
+
+
+@lru_cache(maxsize=1)
+def _sessions() -> tuple[date, date, frozenset[date]]:
+    """(first, last, every session) of XKRX. Building the exchange_calendars object takes
+    many seconds, so its sessions are cached in a small file shared by every process."""
+    path = _cache_file()
+    try:
+        days = [date.fromisoformat(line) for line in path.read_text().split()]
+    except (OSError, ValueError):
+        import exchange_calendars
+
+        cal = exchange_calendars.get_calendar("XKRX")
+        days = [ts.date() for ts in cal.sessions]
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_text("\n".join(d.isoformat() for d in days))
+            partial.replace(path)  # atomic: readers never see half a file
+        except OSError:
+            pass  # a read-only disk only costs the next process the build time
+    return days[0], days[-1], frozenset(days)
+
+
+def warm_up() -> None:
+    """Load the calendar now (process start) rather than on the first request."""
+    _sessions()
 
 
 @lru_cache(maxsize=4096)
 def is_session(day: date) -> bool:
     """True when the KRX trades on `day` (weekdays only outside the calendar's range)."""
-    cal = _xkrx()
-    import pandas as pd
-
-    ts = pd.Timestamp(day)
-    if cal.first_session <= ts <= cal.last_session:
-        return bool(cal.is_session(ts))
+    first, last, sessions = _sessions()
+    if first <= day <= last:
+        return day in sessions
     return day.weekday() < 5
 
 

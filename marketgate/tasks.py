@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from celery.signals import worker_process_init
 from django.db import OperationalError
 from django.utils import timezone
 
@@ -14,6 +15,11 @@ from marketgate.ingest import ingest
 from marketgate.providers.base import ProviderError, get_provider
 
 log = logging.getLogger(__name__)
+
+
+@worker_process_init.connect(dispatch_uid="marketgate.calendar_warm_up")
+def _warm_calendar(**kwargs: object) -> None:
+    calendar.warm_up()  # seconds on a new machine: before the first task, not in it
 
 
 @shared_task(

@@ -82,6 +82,8 @@ def main() -> int:
     ensure_redis()
     ensure_chromium()
     subprocess.call([sys.executable, str(ROOT / "scripts" / "vendor.py")], cwd=ROOT)  # the dashboard's charts
+    # Build the KRX calendar cache once, not in every process the tests start.
+    subprocess.run([sys.executable, "-c", "from marketgate.calendar import warm_up; warm_up()"], cwd=ROOT, check=False)
     args = sys.argv[1:]
     return subprocess.call([sys.executable, "-m", "pytest", *args], cwd=ROOT)
 

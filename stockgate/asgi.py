@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 from django.core.asgi import get_asgi_application
 
@@ -13,8 +14,13 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from marketgate.calendar import warm_up  # noqa: E402
 from stockgate.realtime.origin import origin_validated  # noqa: E402
 from stockgate.realtime.routing import websocket_urlpatterns  # noqa: E402
+
+# The KRX calendar takes seconds to build the first time on a machine; build it now, in
+# the background, rather than in the first request that shows a gate.
+threading.Thread(target=warm_up, name="calendar-warm-up", daemon=True).start()
 
 application = ProtocolTypeRouter(
     {
