@@ -129,7 +129,8 @@ def web(server: str = "uvicorn", port: int | None = None, **env: str) -> Proc:
         args = [py, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "stockgate.asgi:application"]
     else:
         args = [py, "-m", "uvicorn", "stockgate.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-                "--ws", "websockets", "--ws-max-size", "1048576", "--lifespan", "off", "--no-access-log"]
+                "--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio",
+                "--ws-per-message-deflate", "false", "--ws-max-size", "1048576", "--lifespan", "off", "--no-access-log"]
     return Proc(f"web-{server}-{port}", args, process_env(**env), port=port)
 
 

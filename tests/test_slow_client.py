@@ -13,9 +13,7 @@ import time
 import psutil
 import pytest
 import websockets
-from asgiref.sync import sync_to_async
 
-from stockgate.realtime.broadcast import publish
 from tests import processes
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -77,17 +75,22 @@ def test_a_socket_that_never_reads_neither_delays_others_nor_grows_memory(clean_
                     pass
                 started = time.monotonic()
 
-                def flood() -> None:
-                    for i in range(FRAMES):
-                        publish("market-gate", {"type": "market_gate_update", "topic": "market-gate",
-                                                "data": {"i": i, "pad": PAD}})
-
-                await sync_to_async(flood)()
+                # The flood runs in its own process, as a worker's would: frames go out
+                # uncompressed (no per-message deflate), and a flood thread here would
+                # hold this process's GIL while the reader needs it to keep up.
+                flood = (
+                    "from stockgate.realtime.broadcast import publish\n"
+                    f"for i in range({FRAMES}):\n"
+                    "    publish('market-gate', {'type': 'market_gate_update', 'topic': 'market-gate',"
+                    f" 'data': {{'i': i, 'pad': {PAD!r}}}}})\n"
+                )
+                done = asyncio.ensure_future(asyncio.to_thread(processes.manage, "shell", "-c", flood))
                 received = 0
                 while received < FRAMES:
                     frame = json.loads(await asyncio.wait_for(reader.recv(), timeout=10))
                     if frame["type"] == "market_gate_update":
                         received += 1
+                assert (await done).returncode == 0
                 return received, time.monotonic() - started
 
         received, elapsed = asyncio.run(scenario())

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.consumer import get_handler_name
 from django.conf import settings
 
 from stockgate.realtime import frames, history, metrics, snapshots
@@ -59,6 +60,15 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         # Price topics are latest-wins, at most N frames a second per ticker (coalesce.py).
         rate = settings.PRICE_MAX_UPDATES_PER_SECOND
         self.coalescer = PriceCoalescer(rate, self._release_price) if rate > 0 else None
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels closes stale database connections before every message, a thread hop
+        # each (every client pong); this consumer reaches the database only through
+        # database_sync_to_async, which already does so around each call.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"no handler for message type {message['type']}")
+        await handler(message)
 
     # --- connection lifecycle ---
 

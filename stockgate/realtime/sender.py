@@ -7,6 +7,10 @@ the ASGI send of uvicorn and daphne does not suspend while the transport is writ
 so driving the send coroutine one step completes it. Only when it does suspend (the
 transport is paused: the client reads slowly) does a task take over the rest of that
 send and the frames queued behind it, bounded by WS_SEND_QUEUE_FRAMES.
+
+Under uvicorn's websockets-sansio protocol (the production server) a writable socket
+without compression gets the frame's wire bytes directly: an unmasked server frame is
+the same bytes for every socket, so it is built once per broadcast, not once per socket.
 """
 
 from __future__ import annotations
@@ -17,6 +21,12 @@ from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any
 
 from channels.sessions import InstanceSessionWrapper
+from websockets.protocol import State
+
+try:
+    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+except ImportError:  # uvicorn without websockets: the generic path only
+    WebSocketsSansIOProtocol = None  # type: ignore[assignment,misc]
 
 from stockgate.realtime import metrics
 
@@ -53,6 +63,42 @@ def unwrap_send(send: Send) -> Send:
     return send
 
 
+_last_text: str | None = None
+_last_wire = b""
+
+
+def wire_text(frame: str) -> bytes:
+    """The unmasked WebSocket text frame of `frame` (RFC 6455 5.2).
+
+    The hub hands the same str object to every socket, so the last one is kept and
+    reused by identity: one encoding per broadcast, whatever the number of sockets.
+    """
+    global _last_text, _last_wire
+    if frame is _last_text:
+        return _last_wire
+    payload = frame.encode()
+    n = len(payload)
+    if n < 126:
+        header = bytes((0x81, n))
+    elif n < 65536:
+        header = b"\x81\x7e" + n.to_bytes(2, "big")
+    else:
+        header = b"\x81\x7f" + n.to_bytes(8, "big")
+    _last_text, _last_wire = frame, header + payload
+    return _last_wire
+
+
+def direct_protocol(send: Send) -> Any:
+    """uvicorn's sansio protocol behind `send` when frames may bypass it, else None."""
+    proto = getattr(send, "__self__", None)
+    if WebSocketsSansIOProtocol is None or not isinstance(proto, WebSocketsSansIOProtocol):
+        return None
+    conn = getattr(proto, "conn", None)
+    if conn is None or conn.extensions or not getattr(proto, "handshake_complete", False):
+        return None  # compression (per-socket bytes) or not yet open: the ASGI send
+    return proto
+
+
 class _Resume:
     """Await the rest of a coroutine that was already driven to its first suspension."""
 
@@ -82,10 +128,11 @@ class _Resume:
 class FrameSender:
     """One socket's outbound frames: in order, never blocking the caller, bounded."""
 
-    __slots__ = ("send", "limit", "outbox", "draining", "gone")
+    __slots__ = ("send", "proto", "limit", "outbox", "draining", "gone")
 
     def __init__(self, send: Send, limit: int) -> None:
         self.send = send
+        self.proto = direct_protocol(send)
         self.limit = limit
         self.outbox: deque[str] = deque()
         self.draining: asyncio.Task[None] | None = None
@@ -99,6 +146,17 @@ class FrameSender:
             if len(self.outbox) >= self.limit:
                 return False
             self.outbox.append(frame)
+            return True
+        proto = self.proto
+        if (
+            proto is not None
+            and proto.writable.is_set()  # not paused: what uvicorn's send waits for
+            and not proto.close_sent
+            and not proto.disconnected
+            and proto.conn.state is State.OPEN
+        ):
+            proto.transport.write(wire_text(frame))
+            _count_frame()
             return True
         coro = self.send({"type": "websocket.send", "text": frame})
         try:
