@@ -24,6 +24,8 @@ from marketgate.models import MarketGate, Quote
 from signals.broadcasts import signal_update_message
 from signals.models import Signal
 from stockgate.realtime import topics
+from stockgate.realtime.consumer import _permission_rule
+from stockgate.watchdog import WatchdogStateDict, watchdog_state
 
 WS_PATH = "/ws"
 CHART_MODULE = "vendor/uplot/uPlot.esm.js"
@@ -61,6 +63,7 @@ class DashboardState(TypedDict):
     quotes: dict[str, QuoteData]
     chart_module: str | None
     max_price_topics: int
+    ops: WatchdogStateDict | None  # the watchdog's verdict; None when the `ops` topic is not for this user
 
 
 def gate_history(gate: MarketGate | None) -> list[GatePoint]:
@@ -100,12 +103,27 @@ def chart_module_url() -> str | None:
     return static(CHART_MODULE) if finders.find(CHART_MODULE) else None
 
 
-def initial_state(now: datetime) -> DashboardState:
+def ops_visible(user: Any) -> bool:
+    """The page shows the watchdog's verdict to whoever may subscribe to `ops`
+    (WS_TOPIC_PERMISSIONS), so the first paint never shows more than the socket would."""
+    rule = _permission_rule(topics.OPS)
+    if rule is None:
+        return True
+    if not user.is_authenticated:
+        return False
+    if rule == "authenticated":
+        return True
+    if rule == "staff":
+        return bool(user.is_staff)
+    return bool(user.has_perm(rule))
+
+
+def initial_state(now: datetime, *, show_ops: bool = True) -> DashboardState:
     gate = MarketGate.latest()
     signals = signal_update_message(Signal.objects.latest_date())
     tickers = [s["ticker"] for s in signals["data"]["signals"]]
     params = GateParams.from_overrides(settings.GATE_PARAMS)
-    fixed_topics = (topics.MARKET_GATE, topics.SIGNAL_VCP, topics.MARKET_KOSPI, topics.MARKET_KOSDAQ)
+    fixed_topics = (topics.MARKET_GATE, topics.SIGNAL_VCP, topics.MARKET_KOSPI, topics.MARKET_KOSDAQ, topics.OPS)
     return {
         "server_time": timezone.localtime(now).isoformat(),
         "ws_path": WS_PATH,
@@ -118,6 +136,7 @@ def initial_state(now: datetime) -> DashboardState:
         "quotes": quotes_for(tickers),
         "chart_module": chart_module_url(),
         "max_price_topics": max(0, settings.WS_MAX_SUBSCRIPTIONS - len(fixed_topics)),
+        "ops": watchdog_state(now) if show_ops else None,
     }
 
 
@@ -168,12 +187,18 @@ def script_strings() -> dict[str, str]:
         "watch_only": _("관망"),
         "shares_unit": _("주"),
         "price_stale": _("시세 지연"),
+        "beat_down": _("스케줄러 (celery beat) 응답 없음"),
+        "last_signal": _("마지막 신호 %(time)s"),
+        "late_since": _("%(time)s부터 지연"),
+        "last_run": _("마지막 실행 %(time)s"),
+        "never": _("기록 없음"),
+        "gate_not_updated": _("스케줄러 지연: 게이트가 갱신되지 않고 있습니다"),
     }
 
 
 def index(request: HttpRequest) -> HttpResponse:
     context = {
-        "state": initial_state(timezone.now()),
+        "state": initial_state(timezone.now(), show_ops=ops_visible(request.user)),
         "strings": script_strings(),
         "chart_css": static(CHART_CSS) if finders.find(CHART_CSS) else None,
     }

@@ -1,6 +1,6 @@
 // The stockgate dashboard: paints the server-rendered state at once, then applies live
 // frames from /ws (protocol.md). One module, in sections: format, realtime connection,
-// gate card, charts, signals table, watchlist, wiring.
+// gate card, scheduler watchdog, charts, signals table, watchlist, wiring.
 
 const STATE = readJson("dashboard-state");
 const T = readJson("dashboard-strings");
@@ -331,7 +331,8 @@ function renderComponents(components) {
 }
 
 // LIVE / STALE / CLOSED from the data's own age and session, re-evaluated every second:
-// a quiet socket does not make old data look fresh.
+// a quiet socket does not make old data look fresh. While the scheduler is late nothing
+// recomputes the gate, so a row that is still young is not called LIVE either.
 function freshness(message) {
   if (!message) return "stale";
   const d = message.data;
@@ -339,17 +340,55 @@ function freshness(message) {
   const computed = Date.parse(message.timestamp || d.as_of);
   const tooOld = isNum(computed) && serverNow() - computed > STATE.gate_max_age_seconds * 1000;
   if (d.session && d.session !== "open") return "closed";
-  return tooOld ? "stale" : "live";
+  return tooOld || ops?.scheduler_late ? "stale" : "live";
 }
 
 function renderFreshness() {
   const badge = $("freshness");
   const state = freshness(gateMessage);
-  if (badge.dataset.fresh === state && badge.textContent) return;
+  const why = state === "stale" && ops?.scheduler_late ? T.gate_not_updated : T[state];
+  if (badge.dataset.fresh === state && badge.title === why && badge.textContent) return;
   badge.dataset.fresh = state;
   badge.textContent = state.toUpperCase();
-  badge.title = T[state];
-  badge.setAttribute("aria-label", `${state.toUpperCase()} · ${T[state]}`);
+  badge.title = why;
+  badge.setAttribute("aria-label", `${state.toUpperCase()} · ${why}`);
+}
+
+// ---------------------------------------------------------------- scheduler watchdog
+
+// The watchdog's verdict (ops_update data): beat's heartbeat and each periodic task's.
+let ops = STATE.ops || null;
+const at = (iso) => (iso ? kst(iso) : T.never);
+
+function lateItem(name, detail) {
+  const li = document.createElement("li");
+  const badge = document.createElement("span");
+  badge.className = "badge";
+  badge.dataset.fresh = "stale";
+  badge.textContent = "STALE";
+  const label = document.createElement("strong");
+  label.textContent = name;
+  li.append(badge, label, ` · ${detail}`);
+  return li;
+}
+
+function renderOps(data) {
+  ops = data || null;
+  const banner = $("ops-banner");
+  const late = Boolean(ops?.scheduler_late);
+  const items = [];
+  if (late && ops.beat && !ops.beat.alive) items.push([T.beat_down, fmt(T.last_signal, { time: at(ops.beat.last_tick) })]);
+  for (const t of late ? ops.tasks || [] : []) {
+    if (t.stale) items.push([t.name, `${fmt(T.late_since, { time: at(t.due_by) })} · ${fmt(T.last_run, { time: at(t.last_finished) })}`]);
+  }
+  // Rewritten only when it says something new: every rewrite of an alert is read out.
+  const key = JSON.stringify(items);
+  if (banner.dataset.key !== key) {
+    banner.dataset.key = key;
+    $("ops-late").replaceChildren(...items.map(([name, detail]) => lateItem(name, detail)));
+  }
+  if (banner.hidden === late) banner.hidden = !late;
+  renderFreshness();
 }
 
 // ---------------------------------------------------------------- charts
@@ -898,6 +937,9 @@ function applyFrame(frame) {
       addGatePoint(d.as_of, d.level, d.kospi_change_pct, d.kosdaq_change_pct);
       break;
     }
+    case "ops_update":
+      renderOps(frame.data);
+      break;
     case "signal_update":
       setSignals(frame.data, !frame.snapshot);
       break;
@@ -934,6 +976,7 @@ function start() {
   $("gauge-yellow").style.left = `${limits.yellow ?? 40}%`;
   $("gauge-green").style.left = `${limits.green ?? 70}%`;
   renderGate(STATE.gate);
+  renderOps(STATE.ops);
   setSignals(STATE.signals?.data, false);
   renderWatchlist();
   seedCharts();
@@ -944,6 +987,7 @@ function start() {
     if (addWatch(input.value)) input.value = "";
   });
   for (const [i, topic] of FIXED_TOPICS.entries()) rt.want(topic, i);
+  if (STATE.ops) rt.want("ops", FIXED_TOPICS.length); // not offered to this user otherwise
   syncPriceTopics();
   rt.connect();
   setInterval(renderFreshness, 1000);
