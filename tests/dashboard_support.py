@@ -178,6 +178,7 @@ def open_page(browser: Any, server: Proc, *, viewport: dict[str, int] | None = N
     if init_script:
         context.add_init_script(init_script)
     page = context.new_page()
+    page.set_default_navigation_timeout(90_000)  # a fresh server on a loaded machine
     watched = Watched(page).attach()
     page.goto(f"http://127.0.0.1:{server.port}/")
     return watched

@@ -152,11 +152,12 @@ def test_gate_turns_stale_as_it_ages_without_any_new_message(browser, server):
     watched = open_page(browser, server)
     page = watched.page
     watched.wait_subscribed("market-gate")
-    almost = timezone.now() - timedelta(seconds=420 - 8)
+    # A margin of 20 s keeps "still fresh" true on a loaded machine too.
+    almost = timezone.now() - timedelta(seconds=420 - 20)
     publish("market-gate", gate_frame(66, "YELLOW", computed_at=almost))
-    page.wait_for_function("document.getElementById('gate-level').textContent === '66'", timeout=3_000)
+    page.wait_for_function("document.getElementById('gate-level').textContent === '66'", timeout=8_000)
     assert page.locator("#freshness").inner_text() == "LIVE"
-    page.wait_for_function("document.getElementById('freshness').textContent === 'STALE'", timeout=15_000)
+    page.wait_for_function("document.getElementById('freshness').textContent === 'STALE'", timeout=40_000)
 
 
 def test_closed_session_shows_closed(browser, server):
