@@ -166,7 +166,7 @@ def prepare_database(url: str) -> None:
 
 
 def redis_work(client: redis.Redis) -> tuple[int, float, float]:
-    """(commands, command usec, Redis CPU seconds) since the last CONFIG RESETSTAT."""
+    """(commands, command usec) since the last CONFIG RESETSTAT, and Redis CPU seconds since it started."""
     stats = client.info("commandstats")
     calls = sum(int(v["calls"]) for v in stats.values())
     usec = sum(float(v["usec"]) for v in stats.values())
@@ -244,6 +244,7 @@ def warm_up(port: int, path: str) -> None:
 
 
 def run_stack(name: str, args: argparse.Namespace, redis_url: str, workdir: Path) -> dict[str, object]:
+    load_at_start = round(os.getloadavg()[0], 1)
     port = free_port()
     stack = stack_for(name, port, args.web_procs, shlex.split(args.server_args) if name == "shipped" else [])
     metrics_dir = workdir / f"metrics-{name}"
@@ -275,6 +276,7 @@ def run_stack(name: str, args: argparse.Namespace, redis_url: str, workdir: Path
         procs = tree(server.pid)
         rss_idle = rss(procs)
         r.config_resetstat()
+        redis_cpu0 = redis_work(r)[2]
         cpu0, wall0 = cpu_seconds(procs), time.monotonic()
         count = max(1, int(args.rate * args.seconds))
         spy = profile(procs, name, args.seconds) if args.profile else None
@@ -298,6 +300,7 @@ def run_stack(name: str, args: argparse.Namespace, redis_url: str, workdir: Path
         if spy is not None:
             spy.wait(timeout=60)
         calls, usec, redis_cpu = redis_work(r)
+        redis_cpu -= redis_cpu0
         wall = time.monotonic() - wall0
         cpu = cpu_seconds(procs) - cpu0
         numsub = r.pubsub_numsub(CHANNEL)[0][1]
@@ -315,14 +318,15 @@ def run_stack(name: str, args: argparse.Namespace, redis_url: str, workdir: Path
         "kb_per_idle_conn": (rss_idle - rss_before) / 1024 / max(1, subscribed),
         "redis_cmds_per_bcast": calls / count, "redis_usec_per_bcast": usec / count,
         "redis_cpu_ms_per_bcast": 1000 * redis_cpu / count, "redis_subscribers": numsub,
-        "frame_bytes": published["frame_bytes"], "closed": extra["closed"],
+        "frame_bytes": published["frame_bytes"], "closed": extra["closed"], "load_avg_1m": load_at_start,
     }
 
 
 COLUMNS = [("stack", "{}"), ("clients", "{}"), ("delivered", "{}"), ("expected", "{}"), ("p50_ms", "{:.1f}"),
            ("p99_ms", "{:.1f}"), ("max_ms", "{:.1f}"), ("x_floor_p50", "{:.2f}"), ("x_floor_p99", "{:.2f}"),
            ("cpu_pct", "{:.0f}"), ("rss_mb", "{:.0f}"), ("kb_per_idle_conn", "{:.1f}"),
-           ("redis_cmds_per_bcast", "{:.1f}"), ("redis_usec_per_bcast", "{:.0f}"), ("redis_subscribers", "{}")]
+           ("redis_cmds_per_bcast", "{:.1f}"), ("redis_usec_per_bcast", "{:.0f}"), ("redis_subscribers", "{}"),
+           ("load_avg_1m", "{}")]
 
 
 def report(results: list[dict[str, object]]) -> str:
