@@ -13,7 +13,8 @@ case "$role" in
     web)
         shift || true
         exec python -m uvicorn stockgate.asgi:application --host 0.0.0.0 --port "${WEB_PORT:-8000}" \
-            --workers "${WEB_WORKERS:-2}" --ws websockets --ws-max-size 1048576 --lifespan off \
+            --workers "${WEB_WORKERS:-2}" --loop uvloop --http httptools --ws websockets-sansio \
+            --ws-per-message-deflate false --ws-max-size 1048576 --lifespan off \
             --no-access-log --proxy-headers --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}" "$@"
         ;;
     worker)
