@@ -186,7 +186,7 @@ class Clients:
                  "--count", str(c), "--out", str(out)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
             )
-            for c, out in zip(counts, self.outs)
+            for c, out in zip(counts, self.outs, strict=True)
         ]
 
     def wait_ready(self) -> tuple[int, int]:
@@ -257,7 +257,7 @@ def run_stack(name: str, args: argparse.Namespace, redis_url: str, workdir: Path
     r = redis.Redis.from_url(redis_url)
     r.flushdb()
     LOGS.mkdir(parents=True, exist_ok=True)
-    log = open(LOGS / f"server-{name}.log", "wb")
+    log = open(LOGS / f"server-{name}.log", "wb")  # noqa: SIM115 - closed in the finally below
     server = subprocess.Popen(stack.command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
                               start_new_session=True)
     try:

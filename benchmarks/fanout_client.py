@@ -22,6 +22,7 @@ import resource
 import sys
 import time
 from array import array
+from pathlib import Path
 
 SENT_AT = b'"sent_at":'
 SUBSCRIBED = b'{"type":"subscribed"'
@@ -150,7 +151,7 @@ async def open_one(stats: Stats, host: str, port: int, path: str, gate: asyncio.
             ready: asyncio.Future[bool] = loop.create_future()
             try:
                 transport, _ = await loop.create_connection(
-                    lambda: BenchClient(stats, handshake(host, port, path), ready), host, port
+                    lambda ready=ready: BenchClient(stats, handshake(host, port, path), ready), host, port
                 )
                 if await asyncio.wait_for(ready, timeout=60):
                     keep.append(transport)
@@ -177,8 +178,7 @@ async def main(args: argparse.Namespace) -> None:
             break
         if line == b"count":
             print(f"COUNT {len(stats.latencies)}", flush=True)
-    with open(args.out, "wb") as fh:
-        stats.latencies.tofile(fh)
+    await asyncio.to_thread(Path(args.out).write_bytes, stats.latencies.tobytes())
     summary = {"received": len(stats.latencies), "subscribed": stats.subscribed, "failed": stats.failed,
                "open": len(keep), "closed": stats.closed, "other_frames": stats.other_frames}
     print(json.dumps(summary), flush=True)
