@@ -120,7 +120,7 @@ def main() -> int:
     web_port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "stockgate.asgi:application", "--host", "127.0.0.1", "--port", str(web_port),
-         "--ws", "websockets", "--lifespan", "off", "--no-access-log"],
+         "--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio", "--ws-per-message-deflate", "false", "--lifespan", "off", "--no-access-log"],
         cwd=ROOT, env=dict(os.environ), start_new_session=True,
     )
     try:
