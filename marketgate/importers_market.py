@@ -17,7 +17,16 @@ from django.db import transaction
 
 from marketgate.bars_csv import TICKER_PATTERN
 from marketgate.bulk import upsert_breadth, upsert_index_bars, upsert_instruments
-from marketgate.csvread import CsvFormatError, Problem, blank_rows, map_columns, parse_dates, parse_numbers, read_chunks, read_header
+from marketgate.csvread import (
+    CsvFormatError,
+    Problem,
+    blank_rows,
+    map_columns,
+    parse_dates,
+    parse_numbers,
+    read_chunks,
+    read_header,
+)
 from marketgate.kinds import classify_kind, normalise_market
 
 LISTING_ALIASES: dict[str, tuple[str, ...]] = {

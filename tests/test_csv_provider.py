@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from marketgate.calendar import KST
-from marketgate.providers.base import BAR_COLUMNS, BREADTH_COLUMNS, INDEX_COLUMNS, LISTING_COLUMNS, ProviderError
+from marketgate.providers.base import (
+    BAR_COLUMNS,
+    BREADTH_COLUMNS,
+    INDEX_COLUMNS,
+    LISTING_COLUMNS,
+    ProviderError,
+)
 from marketgate.providers.csvfiles import CsvProvider
 
 EVER = (date(2000, 1, 1), date(2100, 1, 1))

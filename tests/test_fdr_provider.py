@@ -11,7 +11,13 @@ import pytest
 import requests
 
 from marketgate.calendar import KST
-from marketgate.providers.base import BAR_COLUMNS, INDEX_COLUMNS, LISTING_COLUMNS, ProviderError, get_provider
+from marketgate.providers.base import (
+    BAR_COLUMNS,
+    INDEX_COLUMNS,
+    LISTING_COLUMNS,
+    ProviderError,
+    get_provider,
+)
 from marketgate.providers.fdr import FdrProvider
 
 FIXTURES = Path(__file__).parent / "fixtures" / "fdr"
@@ -28,7 +34,7 @@ class FakeResponse(io.BytesIO):
     def text(self) -> str:
         return self.content.decode(self.encoding)
 
-    def json(self):  # noqa: ANN201
+    def json(self):
         import json
 
         return json.loads(self.text)

@@ -174,7 +174,7 @@ def test_the_orm_path_gives_the_same_rows_as_copy(tmp_path):
 
 
 def test_a_failure_part_way_leaves_nothing_of_the_file(tmp_path, monkeypatch):
-    import marketgate.importers as importers
+    from marketgate import importers
 
     calls = []
 

@@ -12,7 +12,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Literal
 
-from marketgate.calendar import KST, is_session, kst_date, previous_session, session_hours
+from marketgate.calendar import (
+    KST,
+    is_session,
+    kst_date,
+    previous_session,
+    session_hours,
+)
 
 ClockMode = Literal["real", "accelerated"]
 

@@ -14,7 +14,13 @@ from functools import lru_cache
 
 import numpy as np
 
-from marketgate.calendar import KST, is_session, kst_date, previous_session, session_hours
+from marketgate.calendar import (
+    KST,
+    is_session,
+    kst_date,
+    previous_session,
+    session_hours,
+)
 from marketgate.providers.base import LiveIndexQuote, LiveQuote
 from marketgate.providers.demo_sim import INDEX_VOLUME, build_history, to_tick
 from marketgate.providers.demo_universe import SECTORS, rng_for
