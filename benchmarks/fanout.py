@@ -257,7 +257,7 @@ def run_stack(name: str, args: argparse.Namespace, redis_url: str, workdir: Path
     r = redis.Redis.from_url(redis_url)
     r.flushdb()
     LOGS.mkdir(parents=True, exist_ok=True)
-    log = open(LOGS / f"server-{name}.log", "wb")  # noqa: SIM115 - closed in the finally below
+    log = open(LOGS / f"server-{name}.log", "wb")
     server = subprocess.Popen(stack.command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
                               start_new_session=True)
     try:

@@ -51,7 +51,7 @@ def is_gzip(path: Path) -> bool:
 
 def _open_binary(path: Path) -> tuple[IO[bytes], IO[bytes]]:
     """(the raw file, for progress by position; the decompressed stream)."""
-    raw = open(path, "rb")  # noqa: SIM115 (closed by the caller through open_text)
+    raw = open(path, "rb")
     if raw.read(2) == GZIP_MAGIC:
         raw.seek(0)
         return raw, gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]

@@ -112,7 +112,7 @@ def _prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
                     return
                 queue.put(("item", item))
             queue.put(("done", None))
-        except BaseException as exc:  # noqa: BLE001 (handed to the consumer, raised there)
+        except BaseException as exc:
             queue.put(("error", exc))
 
     worker = threading.Thread(target=produce, name="csv-reader", daemon=True)

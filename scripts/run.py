@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bootstrap import ROOT, ensure_venv, in_venv  # noqa: E402
+from bootstrap import ROOT, ensure_venv, in_venv
 
 VAR = Path(os.environ.get("STOCKGATE_VAR_DIR", ROOT / "var"))
 

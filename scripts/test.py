@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bootstrap import ROOT, ensure_venv, in_venv  # noqa: E402
+from bootstrap import ROOT, ensure_venv, in_venv
 
 PG_START = "pg_ctlcluster --skip-systemctl-redirect {version} main start"
 REDIS_START = (

@@ -74,7 +74,10 @@ def _copy_frame(select: str, start: date, end: date) -> pd.DataFrame:
         sql.SQL(select.replace("%s", "{}")).format(sql.Literal(start), sql.Literal(end))
     )
     buffer = io.BytesIO()
-    with raw.cursor() as cursor, cursor.copy(statement) as copy:
+    # The raw cursor bypasses Django's error translation: without it a connection lost
+    # mid-COPY raises psycopg's OperationalError, which the scan task's retry (and
+    # Django's check of dead connections) would not recognise.
+    with connection.wrap_database_errors, raw.cursor() as cursor, cursor.copy(statement) as copy:
         for block in copy:
             buffer.write(block)
     buffer.seek(0)

@@ -91,7 +91,7 @@ class OpsWatcher:
             while (left := deadline - time.monotonic()) > 0:
                 try:
                     frame = json.loads(await asyncio.wait_for(ws.recv(), left))
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     break
                 if frame.get("type") == "ops_update":
                     self.latest, self.frames = frame, self.frames + 1
@@ -147,9 +147,8 @@ def test_killed_beat_is_noticed_shown_alerted_and_recovers_by_itself(clean_redis
         incidents = list(WatchdogIncident.objects.filter(subject="beat"))
         assert len(incidents) == 1 and incidents[0].closed_at is not None
         if GATE_TASK_EXISTS:
-            from marketgate.models import MarketGate
-
             from marketgate.freshness import gate_session
+            from marketgate.models import MarketGate
 
             if gate_session(None, django_now()) == "open":  # type: ignore[arg-type]
                 before = MarketGate.objects.count()

@@ -9,7 +9,6 @@ import time
 
 import pytest
 import websockets
-
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from marketgate.models import MarketGate

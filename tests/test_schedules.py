@@ -17,7 +17,7 @@ DEFAULTS = {"update-market-gate", "ingest-daily-bars", "scan-vcp"}
 @pytest.mark.django_db
 def test_default_schedules_exist_after_migrate():
     names = set(PeriodicTask.objects.values_list("name", flat=True))
-    assert DEFAULTS <= names
+    assert names >= DEFAULTS
     gate = PeriodicTask.objects.get(name="update-market-gate")
     assert gate.task == "marketgate.tasks.update_market_gate"
     assert gate.interval.every == 300 and gate.interval.period == IntervalSchedule.SECONDS

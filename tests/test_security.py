@@ -42,7 +42,7 @@ def test_production_starts_with_a_real_key_and_debug_off() -> None:
 
 
 def test_secret_key_comes_from_the_environment() -> None:
-    assert settings.SECRET_KEY == os.environ["SECRET_KEY"]
+    assert os.environ["SECRET_KEY"] == settings.SECRET_KEY
 
 
 @pytest.mark.django_db
