@@ -19,6 +19,7 @@ import websockets
 from django.utils import timezone
 
 from marketgate.models import MarketGate
+from stockgate.realtime.hub import RESUBSCRIBE_MAX_DELAY, resubscribe_delay
 from stockgate.realtime.redis_conn import reset_clients
 from tests.factories import gate
 from tests.processes import database_url, web
@@ -28,6 +29,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 CLIENTS = int(os.environ.get("FAULT_REDIS_CLIENTS", "200"))
 RESUME_WITHIN = 10.0
+DOWN_SECONDS = float(os.environ.get("FAULT_REDIS_DOWN_SECONDS", "2"))
 
 
 @dataclass
@@ -92,11 +94,6 @@ async def wait_for(predicate: Any, timeout: float) -> float:
     raise AssertionError(f"not within {timeout}s")
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="open: with 100 sockets per web process, clients sometimes get neither the resync snapshot nor live "
-    "frames within 10 s of Redis coming back (passes reliably at 40 clients); see docs/operations.md",
-)
 def test_redis_restart_under_200_clients(settings) -> None:  # type: ignore[no-untyped-def]
     private = PrivateRedis().start()
     settings.REDIS_URL = private.url  # this test process publishes to the private Redis too
@@ -119,7 +116,7 @@ def test_redis_restart_under_200_clients(settings) -> None:  # type: ignore[no-u
             await asyncio.to_thread(private.stop)
             during_at = base + timedelta(minutes=5)
             during = await asyncio.to_thread(gate, as_of=during_at, computed_at=during_at, level=20)  # broadcast fails
-            await asyncio.sleep(2)
+            await asyncio.sleep(DOWN_SECONDS)
             await asyncio.to_thread(private.start)
             back = time.monotonic()
             reset_clients()
@@ -152,8 +149,9 @@ def test_redis_restart_under_200_clients(settings) -> None:  # type: ignore[no-u
 
         result = asyncio.run(scenario())
         assert result["resumed"] <= RESUME_WITHIN + 1, result
-        # Sockets stay open across a Redis restart; at most one reconnect per client, never a storm.
-        assert result["reconnects"] <= CLIENTS, result
+        # Sockets stay open across a Redis restart: the web processes keep them, so the
+        # clients have no reason to reconnect. A few may (a slow machine); never a storm.
+        assert result["reconnects"] <= max(5, CLIENTS // 20), result
         assert all(server.alive() for server in servers)
         assert MarketGate.objects.filter(as_of__gte=base).count() == 2 + result["rows"]  # the outage's row too
     finally:
@@ -161,3 +159,11 @@ def test_redis_restart_under_200_clients(settings) -> None:  # type: ignore[no-u
             server.stop()
         private.stop()
         reset_clients()
+
+
+def test_the_fan_out_retries_soon_and_never_waits_more_than_the_cap() -> None:
+    delays = [resubscribe_delay(attempt) for attempt in range(1, 40)]
+    assert delays[0] <= 0.25  # Redis back at once: updates resume at once
+    assert max(delays) <= RESUBSCRIBE_MAX_DELAY < 10  # a longer outage still resumes within 10 s
+    assert sum(delays[:4]) < 4  # the first attempts are quick...
+    assert min(delays[10:]) >= RESUBSCRIBE_MAX_DELAY / 2  # ...then no tighter than the cap with jitter

@@ -293,10 +293,16 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         state.epoch, state.last_seq = epoch, seq
         self._queue(frame)
 
-    def resync(self, topic: str) -> None:
-        """The fan-out lost frames (Redis went away): send a fresh snapshot."""
-        if topic in self.subs and not self.closing:
-            asyncio.get_running_loop().create_task(self._subscribe(topic, None))
+    def resync(self, topic: str, seq: int, epoch: str, frame: str) -> None:
+        """The fan-out lost frames (Redis went away): send the topic's fresh snapshot,
+        built once by the hub for every socket of this process."""
+        state = self.subs.get(topic)
+        if state is None or self.closing or state.pending is not None:
+            return  # not subscribed, or a snapshot of its own is on its way
+        if epoch == state.epoch and seq <= state.last_seq:
+            return  # live frames newer than the snapshot already went out
+        state.epoch, state.last_seq = epoch, seq
+        self._queue(frame)
 
     async def broadcast_frame(self, event: dict[str, Any]) -> None:
         """Frames arriving through channel-layer groups (REALTIME_FANOUT=layer)."""

@@ -18,7 +18,8 @@ from typing import Protocol
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from stockgate.realtime import metrics
+from stockgate.realtime import history, metrics, snapshots
+from stockgate.realtime.broadcast import encode
 from stockgate.realtime.history import broadcast_channel, parse_stamp
 from stockgate.realtime.redis_conn import async_client
 from stockgate.realtime.topics import group_for
@@ -29,7 +30,22 @@ log = logging.getLogger(__name__)
 class Member(Protocol):
     def deliver(self, topic: str, seq: int, epoch: str, frame: str) -> None: ...
 
-    def resync(self, topic: str) -> None: ...
+    def resync(self, topic: str, seq: int, epoch: str, frame: str) -> None: ...
+
+
+# Resubscribe after a lost subscription: the first attempt soon, then doubling, never
+# more than RESUBSCRIBE_MAX_DELAY apart (updates must resume within seconds of Redis
+# coming back), with jitter so the web processes do not all come back at once.
+RESUBSCRIBE_FIRST_DELAY = 0.25
+RESUBSCRIBE_MAX_DELAY = 5.0
+# A resubscribe that hangs (a half-open connection) is abandoned and tried again.
+RESUBSCRIBE_TIMEOUT = 10.0
+
+
+def resubscribe_delay(attempt: int) -> float:
+    """Seconds to wait before resubscribe attempt `attempt` (1, 2, ...)."""
+    ceiling = min(RESUBSCRIBE_MAX_DELAY, RESUBSCRIBE_FIRST_DELAY * 2 ** min(attempt - 1, 10))
+    return ceiling * random.uniform(0.5, 1.0)
 
 
 DemandHook = Callable[[str, bool], Awaitable[None]]
@@ -60,6 +76,7 @@ class FanoutHub:
         self._lock = asyncio.Lock()
         self._wanted = asyncio.Event()  # set while there is at least one subscription
         self._confirmations: dict[str, asyncio.Event] = {}
+        self._resyncs: set[asyncio.Task[None]] = set()
 
     def member_count(self, topic: str) -> int:
         return len(self._members.get(topic, ()))
@@ -136,11 +153,14 @@ class FanoutHub:
                 # first attempt, and a pubsub without subscriptions would never fail again.
                 while True:
                     attempt += 1
-                    delay = min(30.0, 0.5 * 2 ** min(attempt, 6)) * random.uniform(0.5, 1.0)
+                    delay = resubscribe_delay(attempt)
                     log.warning("broadcast subscription lost (%s); resubscribing in %.1fs", exc, delay)
                     await asyncio.sleep(delay)
-                    if await self._resubscribe():
-                        break
+                    try:
+                        if await asyncio.wait_for(self._resubscribe(), RESUBSCRIBE_TIMEOUT):
+                            break
+                    except TimeoutError:
+                        exc = TimeoutError(f"no answer within {RESUBSCRIBE_TIMEOUT}s")
 
     async def _resubscribe(self) -> bool:
         async with self._lock:
@@ -156,12 +176,29 @@ class FanoutHub:
                     await self._pubsub.subscribe(*channels)
             except (RedisError, OSError):
                 return False  # the reader loop retries with backoff
-        # Frames published while we were away are lost to this process: tell every
-        # member, which sends its client a fresh snapshot (the client sees seq/epoch move).
+        # Frames published while we were away are lost to this process: every member
+        # gets a fresh snapshot (its client sees seq/epoch move), read in a task so the
+        # reader goes straight back to delivering live frames.
         for topic in list(self._members):
-            for member in list(self._members.get(topic, ())):
-                member.resync(topic)
+            task = asyncio.get_running_loop().create_task(self._resync(topic))
+            self._resyncs.add(task)
+            task.add_done_callback(self._resyncs.discard)
         return True
+
+    async def _resync(self, topic: str) -> None:
+        """One snapshot per topic per process, the same frame for every local member:
+        not one database query and one Redis call per socket, all at the same moment."""
+        try:
+            epoch, seq = await history.current(topic)
+            message = await snapshots.snapshot_for(topic)
+        except Exception:
+            log.warning("resync snapshot of %s failed; live frames still flow", topic, exc_info=True)
+            return
+        if message is None:
+            return
+        frame = encode({**message, "seq": seq, "epoch": epoch, "snapshot": True})
+        for member in list(self._members.get(topic, ())):
+            member.resync(topic, seq, epoch, frame)
 
     def _fan_out(self, channel: str, frame: str) -> None:
         topic = self._topic_of_channel.get(channel)
