@@ -21,7 +21,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -287,6 +287,24 @@ def describe_error(exc: BaseException) -> str:
         return str(exc)
     text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
     return text[:4000]
+
+
+def fail_abandoned_runs(now: datetime) -> int:
+    """Mark failed the runs still `running` long after any scan could have finished.
+
+    A scan that loses its database, and then its retries, cannot record its own failure
+    while the database is down; nor can one whose worker was killed. Celery ends a scan
+    task at SCAN_TIME_LIMIT, so a run started more than twice that ago is not running.
+    """
+    limit = 2 * int(getattr(settings, "SCAN_TIME_LIMIT", 300))
+    stale = ScanRun.objects.filter(status=ScanStatus.RUNNING, started_at__lt=now - timedelta(seconds=limit))
+    count = stale.update(
+        status=ScanStatus.FAILED, finished_at=now,
+        error=f"abandoned: still running {limit} s after it started (its worker or database went away)",
+    )
+    if count:
+        log.warning("marked %s abandoned scan run(s) failed", count)
+    return count
 
 
 def mark_failed(run_id: int, error: str) -> None:

@@ -22,6 +22,7 @@ from signals.scanning import (
     ScanError,
     ScanRequest,
     describe_error,
+    fail_abandoned_runs,
     mark_failed,
     queue_run,
     run_scan,
@@ -58,49 +59,65 @@ def scan_vcp(
     """Scan and broadcast. With `run_id`, run that queued ScanRun (API, admin); without,
     the scheduled scan of today's session, skipped on a day the KRX does not trade."""
     now = timezone.now()
-    if run_id is None:
-        if date is None and not calendar.is_session(calendar.kst_date(now)):
-            log.info("scan skipped: %s is not a KRX session", calendar.kst_date(now))
-            return {"skipped": True, "reason": "not a trading day", "date": calendar.kst_date(now).isoformat()}
-        try:
-            request = ScanRequest(
-                market=market.upper(), top_n=top_n, min_score=min_score,
-                # The scheduled scan is of today's session: its bars must be there.
-                as_of=calendar.trading_date(now) if date is None else _parse_date(date),
-                triggered_by="schedule",
-            )
-        except ScanError as exc:
-            log.error("scan refused: %s", exc)
-            return {"failed": True, "error": str(exc)}
-        run = queue_run(request)
-    else:
-        run = ScanRun.objects.filter(pk=run_id).first()
-        if run is None:
-            log.warning("scan run %s does not exist", run_id)
-            return {"failed": True, "error": f"scan run {run_id} does not exist"}
-        if run.status == ScanStatus.SUCCEEDED:
-            return {"run_id": run.pk, "skipped": True, "reason": "already succeeded"}
-        try:
-            request = ScanRequest.from_parameters(run.parameters, triggered_by=run.triggered_by)
-        except (ScanError, ValueError, TypeError) as exc:
-            mark_failed(run.pk, f"bad parameters: {exc}")
-            return {"run_id": run.pk, "failed": True, "error": str(exc)}
-
+    run: ScanRun | None = None
     try:
+        fail_abandoned_runs(now)
+        if run_id is None:
+            if date is None and not calendar.is_session(calendar.kst_date(now)):
+                log.info("scan skipped: %s is not a KRX session", calendar.kst_date(now))
+                return {"skipped": True, "reason": "not a trading day", "date": calendar.kst_date(now).isoformat()}
+            try:
+                request = ScanRequest(
+                    market=market.upper(), top_n=top_n, min_score=min_score,
+                    # The scheduled scan is of today's session: its bars must be there.
+                    as_of=calendar.trading_date(now) if date is None else _parse_date(date),
+                    triggered_by="schedule",
+                )
+            except ScanError as exc:
+                log.error("scan refused: %s", exc)
+                return {"failed": True, "error": str(exc)}
+            run = queue_run(request)
+        else:
+            run = ScanRun.objects.filter(pk=run_id).first()
+            if run is None:
+                log.warning("scan run %s does not exist", run_id)
+                return {"failed": True, "error": f"scan run {run_id} does not exist"}
+            if run.status == ScanStatus.SUCCEEDED:
+                return {"run_id": run.pk, "skipped": True, "reason": "already succeeded"}
+            try:
+                request = ScanRequest.from_parameters(run.parameters, triggered_by=run.triggered_by)
+            except (ScanError, ValueError, TypeError) as exc:
+                mark_failed(run.pk, f"bad parameters: {exc}")
+                return {"run_id": run.pk, "failed": True, "error": str(exc)}
         outcome = run_scan(request, run=run, now=now)
     except ScanError as exc:
         # Missing data or a bad request: retrying cannot help. The run says why, and the
         # task fails so the heartbeat and the monitoring see it too.
-        log.error("scan run %s failed: %s", run.pk, exc)
+        log.error("scan run %s failed: %s", run.pk if run else run_id, exc)
         raise
     except OperationalError as exc:
+        # The database went away: mid-scan (run_scan has marked the run failed if it
+        # could) or before the run was even read (a retry that finds the database still
+        # down). Either way the same run is tried again, a bounded number of times.
+        run_id = run.pk if run is not None else run_id
         if self.request.retries >= self.max_retries:
-            mark_failed(run.pk, f"{describe_error(exc)} (gave up after {self.request.retries} retries)")
+            if run_id is not None:
+                _record_failure(run_id, f"{describe_error(exc)} (gave up after {self.request.retries} retries)")
             raise
         countdown = retry_countdown(self.request.retries)
-        log.warning("scan run %s: database error, retry in %ss: %s", run.pk, countdown, exc)
-        raise self.retry(exc=exc, countdown=countdown, kwargs={**_kwargs(market, top_n, min_score, date), "run_id": run.pk})
+        log.warning("scan run %s: database error, retry in %ss: %s", run_id, countdown, exc)
+        retry_kwargs: dict[str, Any] = {**_kwargs(market, top_n, min_score, date), "run_id": run_id}
+        raise self.retry(exc=exc, countdown=countdown, kwargs=retry_kwargs) from exc
     return outcome.summary()
+
+
+def _record_failure(run_id: int, error: str) -> None:
+    try:
+        mark_failed(run_id, error)
+    except Exception:
+        # The database is still down: the run stays `running` until a later scan finds
+        # it past the time limit (fail_abandoned_runs).
+        log.exception("could not record the failure of scan run %s", run_id)
 
 
 def _kwargs(market: str, top_n: int | None, min_score: float | None, date: str | None) -> dict[str, Any]:

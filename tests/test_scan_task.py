@@ -136,3 +136,48 @@ def test_a_connection_dropped_mid_scan_marks_the_run_failed_then_the_retry_succe
     assert len(failures) == 1 and "OperationalError" in failures[0]  # recorded on a fresh connection
     assert len(calls) == 2 and result["signal_count"] == 1
     assert ScanRun.objects.get().status == "succeeded" and Signal.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_retry_that_finds_the_database_still_down_retries_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    vcp_market()
+    run = queue_run(ScanRequest(as_of=AS_OF))
+    real_fail_abandoned, calls = scanning.fail_abandoned_runs, []
+
+    def down_twice(now):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) <= 2:  # the first queries of the task, before the run is even read
+            raise OperationalError("connection refused")
+        return real_fail_abandoned(now)
+
+    monkeypatch.setattr(tasks, "fail_abandoned_runs", down_twice)
+    result = tasks.scan_vcp.apply(kwargs={"run_id": run.pk}).get()
+    assert len(calls) == 3 and result["signal_count"] == 1
+    assert ScanRun.objects.get().status == "succeeded"
+
+
+@pytest.mark.django_db
+def test_a_run_left_running_past_twice_the_time_limit_is_failed_by_the_next_scan(settings) -> None:  # type: ignore[no-untyped-def]
+    vcp_market()
+    settings.SCAN_TIME_LIMIT = 300
+    now = datetime(2025, 6, 16, 7, 0, tzinfo=UTC)
+    old = ScanRun.objects.create(status="running", started_at=datetime(2025, 6, 16, 6, 49, tzinfo=UTC))
+    recent = ScanRun.objects.create(status="running", started_at=datetime(2025, 6, 16, 6, 55, tzinfo=UTC))
+    assert scanning.fail_abandoned_runs(now) == 1
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert old.status == "failed" and "abandoned" in old.error and old.finished_at == now
+    assert recent.status == "running"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_dropped_during_the_bulk_read_is_a_database_error_the_task_retries() -> None:
+    vcp_market()
+    pid = connection.cursor().connection.info.backend_pid
+    db = connection.settings_dict
+    with psycopg.connect(host=db["HOST"] or "localhost", port=db["PORT"] or 5432, user=db["USER"] or "postgres",
+                         dbname=db["NAME"], autocommit=True) as killer:
+        killer.execute("SELECT pg_terminate_backend(%s)", [pid])
+    with pytest.raises(OperationalError):  # Django's, as from every other query
+        scanning.scan_loading.load_bars(AS_OF, AS_OF)
+    connection.close()
