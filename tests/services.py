@@ -98,8 +98,10 @@ class PrivatePostgres:
     def stop(self, mode: str = "immediate") -> None:
         self._as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
 
-    def restart(self, down_seconds: float = 1.0) -> None:
-        self.stop()
+    def restart(self, down_seconds: float = 1.0, mode: str = "immediate") -> None:
+        """`fast` ends every backend (clients see their connection terminated) and
+        shuts down cleanly; `immediate` is a crash, recovered from WAL at start."""
+        self.stop(mode)
         time.sleep(down_seconds)
         self.start()
 
