@@ -42,7 +42,7 @@ def scan_create(request: HttpRequest) -> HttpResponse:
         return json_error(400, "bad_request", f"unknown field(s): {', '.join(unknown)}")
     try:
         scan_request = ScanRequest(
-            market=_text(body.get("market"), "ALL").upper(),
+            market=_text(body.get("market"), "market", "ALL").upper(),
             top_n=_number(body.get("top_n"), "top_n", int),
             min_score=_number(body.get("min_score"), "min_score", float),
             as_of=_date(body.get("date")),
@@ -61,7 +61,7 @@ def signal_list(request: HttpRequest) -> HttpResponse:
     try:
         day = _date(request.GET.get("date")) or Signal.objects.latest_date()
         grades = _choices(request.GET.get("grade"), "grade", set(Grade.values))
-        market = _text(request.GET.get("market"), "ALL").upper()
+        market = _text(request.GET.get("market"), "market", "ALL").upper()
         if market not in MARKET_CHOICES:
             raise ScanError(f"market must be one of {', '.join(MARKET_CHOICES)}")
     except ScanError as exc:
@@ -84,11 +84,11 @@ def scan_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     return _json(run.to_data())
 
 
-def _text(value: object, default: str) -> str:
+def _text(value: object, name: str, default: str) -> str:
     if value is None or value == "":
         return default
     if not isinstance(value, str):
-        raise ScanError(f"expected a string, got {value!r}")
+        raise ScanError(f"{name} must be a string, not {value!r}")
     return value.strip()
 
 
