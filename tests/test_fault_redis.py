@@ -55,7 +55,7 @@ class Fleet:
                     while not self.stop.is_set():
                         try:
                             frame = json.loads(await asyncio.wait_for(ws.recv(), 0.5))
-                        except asyncio.TimeoutError:
+                        except TimeoutError:
                             continue
                         if frame.get("type") == "subscribed":
                             self.subscribed += 1
@@ -66,7 +66,7 @@ class Fleet:
                                 self.live[index].append(frame["data"]["as_of"])
                         elif frame.get("type") == "ping":
                             await ws.send('{"type":"pong"}')
-            except (OSError, websockets.exceptions.WebSocketException, asyncio.TimeoutError):
+            except (TimeoutError, OSError, websockets.exceptions.WebSocketException):
                 self.closes += 1
             if self.stop.is_set():
                 return
@@ -115,7 +115,7 @@ def test_redis_restart_under_200_clients(settings) -> None:  # type: ignore[no-u
 
             await asyncio.to_thread(private.stop)
             during_at = base + timedelta(minutes=5)
-            during = await asyncio.to_thread(gate, as_of=during_at, computed_at=during_at, level=20)  # broadcast fails
+            await asyncio.to_thread(gate, as_of=during_at, computed_at=during_at, level=20)  # broadcast fails
             await asyncio.sleep(DOWN_SECONDS)
             await asyncio.to_thread(private.start)
             back = time.monotonic()
