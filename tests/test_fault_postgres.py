@@ -95,7 +95,7 @@ def wait_for_ready(proc: Any, timeout: float = 90) -> None:
     ("down_seconds", "backoff"),
     [
         pytest.param(1.0, "2", id="back-before-the-first-retry"),
-        pytest.param(4.0, "1", id="still-down-at-the-first-retry"),
+        pytest.param(2.5, "1", id="still-down-at-the-first-retry"),
     ],
 )
 def test_postgres_restart_during_a_scan(cluster: PrivatePostgres, down_seconds: float, backoff: str) -> None:
