@@ -122,7 +122,7 @@ class WebhookReceiver:
         received = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 received.bodies.append(json.loads(self.rfile.read(length) or b"{}"))
                 received.paths.append(self.path)
