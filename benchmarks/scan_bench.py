@@ -25,7 +25,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.scan_reference import reference_scan
-from signals.krx_files import read_bars, read_listing
+from marketgate.bars_csv import read_bar_file
+from marketgate.market_files import parse_listing
 from signals.scanner import scan
 
 DATA = Path(os.environ.get("KRX_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data" / "krx"))
@@ -79,7 +80,7 @@ def synthetic_market(tickers: int = 2_700, sessions: int = 320, seed: int = 1) -
 
 def load_market() -> tuple[str, pd.DataFrame, pd.DataFrame]:
     if (DATA / BARS_FILE).exists() and (DATA / "listing.csv").exists():
-        return "real", read_bars(DATA / BARS_FILE, as_of=REAL_DAY, sessions=320), read_listing(DATA / "listing.csv")
+        return "real", read_bar_file(DATA / BARS_FILE, end=REAL_DAY, sessions=320), parse_listing(DATA / "listing.csv")[0]
     return "synthetic", *synthetic_market()
 
 

@@ -24,8 +24,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from marketgate.bars_csv import read_bar_file
+from marketgate.market_files import parse_listing
 from signals import trend_template as tt
-from signals.krx_files import read_bars, read_listing
 from signals.panel import build_panel
 from signals.scan_params import ScanParams
 from signals.scanner import scan
@@ -54,8 +55,8 @@ def main() -> None:
         sys.exit(f"real KRX data not found in {DATA} (set KRX_DATA_DIR)")
 
     started = time.perf_counter()
-    bars = read_bars(DATA / BARS_FILE, as_of=args.date, sessions=320)
-    instruments = read_listing(DATA / "listing.csv")
+    bars = read_bar_file(DATA / BARS_FILE, end=args.date, sessions=320)
+    instruments = parse_listing(DATA / "listing.csv")[0]
     load_s = time.perf_counter() - started
 
     params = ScanParams()

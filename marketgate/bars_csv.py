@@ -8,13 +8,15 @@ A halted session (open = 0) is kept and marked, never treated as a price.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from marketgate.csvread import Problem, blank_rows, parse_dates, parse_numbers
+from marketgate.csvread import Problem, blank_rows, map_columns, parse_dates, parse_numbers, read_chunks, read_header
 
 BAR_ALIASES: dict[str, tuple[str, ...]] = {
     "ticker": ("code", "symbol", "종목코드", "티커", "단축코드", "종목"),
@@ -112,3 +114,42 @@ def validate_bars(raw: pd.DataFrame, path: str) -> ValidBars:
     frame.loc[widen, "high"] = np.maximum(frame.loc[widen, "high"], top[widen])
     frame.loc[widen, "low"] = np.minimum(frame.loc[widen, "low"], bottom[widen])
     return ValidBars(frame.reset_index(drop=True), problems, frame.loc[widen, "line"].tolist())
+
+
+def read_bar_file(
+    path: str | Path,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    tickers: Collection[str] | None = None,
+    sessions: int | None = None,
+) -> pd.DataFrame:
+    """The valid daily bars of one file, read and checked exactly as `import_bars` does.
+
+    ticker, date (datetime64), open, high, low, close, volume, traded_value, halted —
+    the shape the scanner reads from the database. Bad rows are left out (the import
+    command reports them with their lines); a duplicated (ticker, date) keeps the last.
+    `sessions` keeps only the last that many distinct dates up to `end`.
+    """
+    path = Path(path)
+    mapping = map_columns(path, read_header(path), BAR_ALIASES, BAR_REQUIRED)
+    wanted = set(tickers) if tickers is not None else None
+    frames = []
+    for chunk in read_chunks(path, mapping, numeric=NUMERIC):
+        bars = validate_bars(chunk.frame, str(path)).frame
+        keep = np.ones(len(bars), dtype=bool)
+        if start is not None:
+            keep &= (bars["date"] >= pd.Timestamp(start)).to_numpy()
+        if end is not None:
+            keep &= (bars["date"] <= pd.Timestamp(end)).to_numpy()
+        if wanted is not None:
+            keep &= bars["ticker"].isin(wanted).to_numpy()
+        frames.append(bars.loc[keep].drop(columns="line"))
+    if not frames:
+        return pd.DataFrame(columns=[*BAR_REQUIRED, "traded_value", "halted"])
+    bars = pd.concat(frames, ignore_index=True).drop_duplicates(["ticker", "date"], keep="last")
+    if sessions is not None:
+        days = np.unique(bars["date"].to_numpy())
+        if len(days) > sessions:
+            bars = bars.loc[bars["date"] >= days[-sessions]]
+    return bars.sort_values(["ticker", "date"]).reset_index(drop=True)

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from marketgate.bars_csv import read_bar_file
+from marketgate.market_files import parse_listing
 from marketgate.ticks import is_on_tick
-from signals.krx_files import read_bars, read_listing
 from signals.scanner import scan
 
 pytestmark = pytest.mark.realdata
@@ -16,8 +17,8 @@ pytestmark = pytest.mark.realdata
 
 def test_the_real_day_scans_with_every_price_on_the_grid(krx_data: Path) -> None:
     as_of = date(2025, 6, 16)
-    bars = read_bars(krx_data / "stocks_daily_2023-12_2025-06.csv.gz", as_of=as_of, sessions=320)
-    result = scan(bars, read_listing(krx_data / "listing.csv"), as_of=as_of)
+    bars = read_bar_file(krx_data / "stocks_daily_2023-12_2025-06.csv.gz", end=as_of, sessions=320)
+    result = scan(bars, parse_listing(krx_data / "listing.csv")[0], as_of=as_of)
     assert result.stats["scan_date"] == "2025-06-16"
     assert 300 < result.universe_count < 600
     assert 0 < result.trend_template_count < result.universe_count

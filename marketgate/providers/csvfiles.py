@@ -20,9 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from marketgate.bars_csv import BAR_ALIASES, BAR_REQUIRED, NUMERIC, validate_bars
-from marketgate.csvread import map_columns, read_chunks, read_header
-from marketgate.importers_market import parse_breadth, parse_index, parse_listing
+from marketgate.bars_csv import read_bar_file
+from marketgate.market_files import parse_breadth, parse_index, parse_listing
 from marketgate.providers.base import (
     BAR_COLUMNS,
     BREADTH_COLUMNS,
@@ -70,20 +69,13 @@ class CsvProvider:
         return frame[LISTING_COLUMNS]
 
     def daily_bars(self, tickers: list[str] | None, start: date, end: date) -> pd.DataFrame:
-        frames = []
-        wanted = set(tickers) if tickers is not None else None
-        for path in self._files("bars/*.csv", "bars/*.csv.gz", "stocks_daily*.csv", "stocks_daily*.csv.gz"):
-            mapping = map_columns(path, read_header(path), BAR_ALIASES, BAR_REQUIRED)
-            for chunk in read_chunks(path, mapping, numeric=NUMERIC):
-                bars = validate_bars(chunk.frame, str(path)).frame
-                days = bars["date"].dt.date
-                keep = (days >= start) & (days <= end)
-                if wanted is not None:
-                    keep &= bars["ticker"].isin(wanted)
-                frames.append(bars[keep].assign(date=days[keep]))
+        files = self._files("bars/*.csv", "bars/*.csv.gz", "stocks_daily*.csv", "stocks_daily*.csv.gz")
+        frames = [read_bar_file(path, start=start, end=end, tickers=tickers) for path in files]
+        frames = [frame for frame in frames if len(frame)]
         if not frames:
             return empty_frame(BAR_COLUMNS)
         bars = pd.concat(frames, ignore_index=True).drop_duplicates(["ticker", "date"], keep="last")
+        bars["date"] = bars["date"].dt.date
         return bars.sort_values(["ticker", "date"])[BAR_COLUMNS].reset_index(drop=True)
 
     def index_bars(self, index: IndexName, start: date, end: date) -> pd.DataFrame:
