@@ -51,6 +51,15 @@ class QuoteData(TypedDict):
     as_of: str
 
 
+class RealtimeLimits(TypedDict):
+    """The server's socket settings the page's client must follow (dashboard/realtime.js)."""
+
+    heartbeat_seconds: float  # the server pings this often; the client's silence watchdog follows
+    idle_timeout_seconds: float  # the server closes a socket it has not heard from for this long
+    max_frames_per_second: int  # inbound limit: the client's send bucket stays under it
+    max_subscriptions: int
+
+
 class DashboardState(TypedDict):
     server_time: str
     ws_path: str
@@ -63,6 +72,7 @@ class DashboardState(TypedDict):
     quotes: dict[str, QuoteData]
     chart_module: str | None
     max_price_topics: int
+    realtime: RealtimeLimits
     ops: WatchdogStateDict | None  # the watchdog's verdict; None when the `ops` topic is not for this user
 
 
@@ -118,6 +128,15 @@ def ops_visible(user: Any) -> bool:
     return bool(user.has_perm(rule))
 
 
+def realtime_limits() -> RealtimeLimits:
+    return {
+        "heartbeat_seconds": settings.WS_HEARTBEAT_SECONDS,
+        "idle_timeout_seconds": settings.WS_IDLE_TIMEOUT_SECONDS,
+        "max_frames_per_second": settings.WS_MAX_FRAMES_PER_SECOND,
+        "max_subscriptions": settings.WS_MAX_SUBSCRIPTIONS,
+    }
+
+
 def initial_state(now: datetime, *, show_ops: bool = True) -> DashboardState:
     gate = MarketGate.latest()
     signals = signal_update_message(Signal.objects.latest_date())
@@ -136,6 +155,7 @@ def initial_state(now: datetime, *, show_ops: bool = True) -> DashboardState:
         "quotes": quotes_for(tickers),
         "chart_module": chart_module_url(),
         "max_price_topics": max(0, settings.WS_MAX_SUBSCRIPTIONS - len(fixed_topics)),
+        "realtime": realtime_limits(),
         "ops": watchdog_state(now) if show_ops else None,
     }
 

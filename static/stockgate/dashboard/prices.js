@@ -1,0 +1,68 @@
+// Live prices, shared by the signals table and the watchlist: frames are batched into a
+// few DOM passes a second, and a changed cell flashes red (up) or blue (down).
+
+import { isNum } from "./format.js";
+
+const PRICE_FLUSH_MS = 200;
+const FLASH_MS = 900;
+const FLASH = { up: "rgba(211,47,47,0.28)", down: "rgba(21,101,192,0.28)" };
+
+/**
+ * @param store    prices live in store.prices (ticker -> {price, change, change_rate, as_of})
+ * @param onPrice  called per changed ticker with (ticker, "up" | "down" | null)
+ */
+export function createPriceFeed({ store, onPrice }) {
+  const pending = new Map();
+  let flushScheduled = false;
+
+  function flush() {
+    flushScheduled = false;
+    for (const [ticker, data] of pending) {
+      const before = store.prices.get(ticker)?.price;
+      store.prices.set(ticker, data);
+      const moved = isNum(before) && isNum(data.price) && data.price !== before ? (data.price > before ? "up" : "down") : null;
+      onPrice(ticker, moved);
+    }
+    pending.clear();
+  }
+
+  function queue(ticker, data) {
+    pending.set(ticker, data);
+    if (flushScheduled) return;
+    flushScheduled = true;
+    // Hundreds of frames a second collapse into a few DOM passes a second: the latest
+    // price per ticker is what a reader can take in, and layout work stays bounded.
+    setTimeout(() => requestAnimationFrame(flush), PRICE_FLUSH_MS);
+  }
+
+  return { queue };
+}
+
+export function createFlasher() {
+  const flashing = new WeakMap(); // cell -> running animation
+  const reduceMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
+
+  return function flash(cell, dir) {
+    if (!dir) return;
+    const running = flashing.get(cell);
+    // A cell already flashing the same way keeps its animation: a ticker updating ten
+    // times a second does not start ten animations a second.
+    if (running && cell.dataset.flash === dir) return;
+    running?.cancel();
+    cell.dataset.flash = dir;
+    const done = () => {
+      if (flashing.get(cell) !== animation) return;
+      flashing.delete(cell);
+      delete cell.dataset.flash;
+    };
+    let animation = null;
+    if (reduceMotion.matches) {
+      animation = { cancel: () => {} };
+      setTimeout(done, FLASH_MS);
+    } else {
+      animation = cell.animate([{ backgroundColor: FLASH[dir] }, { backgroundColor: "rgba(0,0,0,0)" }], { duration: FLASH_MS, easing: "ease-out" });
+      animation.onfinish = done;
+    }
+    flashing.set(cell, animation);
+  };
+}
