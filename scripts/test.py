@@ -1,7 +1,8 @@
 """Run the whole test suite: `python3 scripts/test.py [pytest args]`.
 
 Installs what the tests need (virtualenv with requirements-dev.txt; Debian's Chromium
-for the browser tests when it is missing and we may install it), makes sure the local
+for the browser tests and Debian's nodejs for the dashboard modules' `node --test` unit
+tests, when they are missing and we may install them), makes sure the local
 PostgreSQL and Redis answer (starting them when this machine knows how), then runs
 pytest against them.
 """
@@ -62,16 +63,17 @@ def ensure_redis() -> None:
     _wait(6379, "Redis")
 
 
-def ensure_chromium() -> None:
-    if shutil.which("chromium") or os.environ.get("STOCKGATE_SKIP_BROWSER_INSTALL"):
+def ensure_debian_package(command: str, package: str, purpose: str) -> None:
+    """Installs Debian's `package` when `command` is missing and we are root with apt-get."""
+    if shutil.which(command) or os.environ.get("STOCKGATE_SKIP_BROWSER_INSTALL"):
         return
     if os.geteuid() == 0 and shutil.which("apt-get"):
-        print("installing Debian's chromium for the browser tests", flush=True)
+        print(f"installing Debian's {package} for {purpose}", flush=True)
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=False, env=env)
-    if not shutil.which("chromium"):
-        print("warning: chromium is not installed; the browser tests will fail", flush=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", package], check=False, env=env)
+    if not shutil.which(command):
+        print(f"warning: {package} is not installed; {purpose} will fail", flush=True)
 
 
 def main() -> int:
@@ -80,7 +82,8 @@ def main() -> int:
         os.execv(str(python), [str(python), __file__, *sys.argv[1:]])
     ensure_postgres()
     ensure_redis()
-    ensure_chromium()
+    ensure_debian_package("chromium", "chromium", "the browser tests")
+    ensure_debian_package("node", "nodejs", "the dashboard modules' node tests")
     subprocess.call([sys.executable, str(ROOT / "scripts" / "vendor.py")], cwd=ROOT)  # the dashboard's charts
     # Build the KRX calendar cache once, not in every process the tests start.
     subprocess.run([sys.executable, "-c", "from marketgate.calendar import warm_up; warm_up()"], cwd=ROOT, check=False)

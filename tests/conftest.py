@@ -57,6 +57,8 @@ def _close_stray_connections(django_db_setup, django_db_blocker) -> Iterator[Non
 
     if connection.vendor != "postgresql":
         return
+    if connection.settings_dict["NAME"] != connection.settings_dict["TEST"].get("NAME"):
+        return  # no test used the database: pytest-django never created the test one
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
