@@ -30,6 +30,8 @@ from stockgate.watchdog import WatchdogStateDict, watchdog_state
 WS_PATH = "/ws"
 CHART_MODULE = "vendor/uplot/uPlot.esm.js"
 CHART_CSS = "vendor/uplot/uPlot.min.css"
+# Subscribed by every page before any price topic (dashboard.js).
+FIXED_TOPICS = (topics.MARKET_GATE, topics.SIGNAL_VCP, topics.MARKET_KOSPI, topics.MARKET_KOSDAQ, topics.OPS)
 # Rows of one trading date drawn on the gate chart (a 5-minute schedule makes ~80).
 GATE_HISTORY_LIMIT = 1000
 
@@ -142,7 +144,6 @@ def initial_state(now: datetime, *, show_ops: bool = True) -> DashboardState:
     signals = signal_update_message(Signal.objects.latest_date())
     tickers = [s["ticker"] for s in signals["data"]["signals"]]
     params = GateParams.from_overrides(settings.GATE_PARAMS)
-    fixed_topics = (topics.MARKET_GATE, topics.SIGNAL_VCP, topics.MARKET_KOSPI, topics.MARKET_KOSDAQ, topics.OPS)
     return {
         "server_time": timezone.localtime(now).isoformat(),
         "ws_path": WS_PATH,
@@ -154,7 +155,7 @@ def initial_state(now: datetime, *, show_ops: bool = True) -> DashboardState:
         "signals": signals,
         "quotes": quotes_for(tickers),
         "chart_module": chart_module_url(),
-        "max_price_topics": max(0, settings.WS_MAX_SUBSCRIPTIONS - len(fixed_topics)),
+        "max_price_topics": max(0, settings.WS_MAX_SUBSCRIPTIONS - len(FIXED_TOPICS)),
         "realtime": realtime_limits(),
         "ops": watchdog_state(now) if show_ops else None,
     }
