@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -42,7 +43,15 @@ def test_production_starts_with_a_real_key_and_debug_off() -> None:
 
 
 def test_secret_key_comes_from_the_environment() -> None:
-    assert os.environ["SECRET_KEY"] == settings.SECRET_KEY
+    key = secrets.token_urlsafe(48)
+    base = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "STOCKGATE_ENV", "DEBUG")}
+    script = "import django; django.setup(); from django.conf import settings; print(settings.SECRET_KEY)"
+    for mode in ("development", "production"):
+        env = {**base, "DJANGO_SETTINGS_MODULE": "stockgate.settings", "STOCKGATE_ENV": mode, "SECRET_KEY": key}
+        result = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True,
+                                timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip().splitlines()[-1] == key, mode
 
 
 @pytest.mark.django_db
@@ -65,8 +74,16 @@ def test_posts_without_a_csrf_token_are_refused() -> None:
     assert response.status_code == 403
 
 
-def test_csrf_middleware_is_on() -> None:
-    assert "django.middleware.csrf.CsrfViewMiddleware" in settings.MIDDLEWARE
+@pytest.mark.django_db
+def test_csrf_middleware_guards_views_that_do_not_protect_themselves() -> None:
+    # Django's set_language view has no CSRF decorator of its own: only the middleware
+    # stands between it and a cross-site POST.
+    client = Client(enforce_csrf_checks=True)
+    assert client.post("/i18n/setlang/", {"language": "en", "next": "/"}).status_code == 403
+    client.get("/")  # the page's language form sets the CSRF cookie
+    token = client.cookies["csrftoken"].value
+    response = client.post("/i18n/setlang/", {"language": "en", "next": "/", "csrfmiddlewaretoken": token})
+    assert response.status_code == 302
 
 
 @pytest.mark.django_db
@@ -77,15 +94,45 @@ def test_security_headers_are_sent() -> None:
     assert response["Referrer-Policy"] == "same-origin"
 
 
-def test_session_cookie_is_http_only() -> None:
-    assert settings.SESSION_COOKIE_HTTPONLY is True
+@pytest.mark.django_db
+def test_the_session_cookie_a_login_sets_is_http_only() -> None:
+    from django.contrib.auth.models import User
+
+    User.objects.create_superuser("ops", "ops@example.com", "pw-for-the-test-only")
+    response = Client().post("/admin/login/?next=/admin/", {"username": "ops", "password": "pw-for-the-test-only"})
+    assert response.status_code == 302 and response["Location"] == "/admin/"
+    cookie = response.cookies[settings.SESSION_COOKIE_NAME]
+    assert cookie.value and cookie["httponly"] is True
+    assert cookie["samesite"] == "Lax"
 
 
-def test_deployment_check_turns_the_default_key_into_an_error_in_production() -> None:
-    result = subprocess.run(
+def deploy_check(**env: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "STOCKGATE_ENV")}
+    return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "ERROR"],
         cwd=REPO, capture_output=True, text=True, timeout=60,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "stockgate.settings", "STOCKGATE_ENV": "development",
-             "SECRET_KEY": settings.DEFAULT_SECRET_KEY},
+        env={**base, "DJANGO_SETTINGS_MODULE": "stockgate.settings", **env},
     )
-    assert "stockgate.W002" in result.stdout + result.stderr
+
+
+def test_the_default_key_is_an_error_in_production_and_a_warning_in_development() -> None:
+    production = deploy_check(STOCKGATE_ENV="production", SECRET_KEY=settings.DEFAULT_SECRET_KEY)
+    assert production.returncode != 0
+    assert "SECRET_KEY" in production.stderr  # refused at start-up, or the check's stockgate.E002
+    development = deploy_check(STOCKGATE_ENV="development", SECRET_KEY=settings.DEFAULT_SECRET_KEY)
+    assert development.returncode == 0, development.stderr  # a warning does not fail the check
+    assert "stockgate.W002" in development.stdout + development.stderr
+
+
+def test_the_deployment_check_reports_the_default_key_as_an_error_in_production(settings) -> None:
+    # The settings refuse the default key at start-up in production; the check says the
+    # same for a key that reaches it another way (settings changed after start-up).
+    from django.core.checks import ERROR
+
+    from stockgate.checks import check_deployment
+
+    settings.STOCKGATE_ENV = "production"
+    settings.SECRET_KEY = settings.DEFAULT_SECRET_KEY
+    settings.DEBUG = False
+    (issue,) = [i for i in check_deployment() if "SECRET_KEY" in i.msg]
+    assert issue.id == "stockgate.E002" and issue.level == ERROR
