@@ -148,6 +148,14 @@ def test_every_random_frame_gets_its_documented_reply(lenient_server: Proc, raw:
 _connections: dict[int, ClientConnection] = {}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _close_shared_connections() -> Iterator[None]:
+    yield
+    for ws in _connections.values():
+        ws.close()
+    _connections.clear()
+
+
 def _shared(server: Proc) -> ClientConnection:
     ws = _connections.get(server.port)
     if ws is None:
@@ -223,7 +231,33 @@ def test_thousands_of_subscribe_cycles_keep_memory_bounded(lenient_server: Proc)
     assert up(lenient_server)
 
 
-def test_server_survived_the_fuzzing(lenient_server: Proc, strict_server: Proc) -> None:
-    for ws in _connections.values():
+# One of each kind of bad input, each with the error it gets (protocol.md).
+HOSTILE: list[tuple[str | bytes, str]] = [
+    ("{", "bad_json"),
+    ("x" * 1000, "bad_json"),
+    (b"\x00\xff\xfe", "bad_frame"),
+    (json.dumps([1, 2]), "bad_frame"),
+    (json.dumps({"type": None}), "bad_frame"),
+    (json.dumps({"type": "subscribe", "topic": "market-gate", "since": {"epoch": 1, "seq": -1}}), "bad_frame"),
+    (json.dumps({"type": "subscribe", "topic": "price:" + "9" * 200}), "unknown_topic"),
+    (json.dumps({"type": "hello"}), "unknown_type"),
+]
+
+
+def test_the_server_keeps_serving_after_bad_input(lenient_server: Proc, strict_server: Proc) -> None:
+    # Self-contained: its own sockets and its own bad input, whatever ran before.
+    for server in (lenient_server, strict_server):
+        pid = server.pid
+        ws = open_ws(server)
+        for raw, _ in HOSTILE:
+            ws.send(raw)
+        replies = replies_until_pong(ws)  # the same socket still answers
+        assert [r.get("code") for r in replies] == [code for _, code in HOSTILE], replies
+        ws.send(json.dumps({"type": "subscribe", "topic": "market-gate"}))
+        assert "subscribed" in {r["type"] for r in replies_until_pong(ws)}
         ws.close()
-    assert up(lenient_server) and up(strict_server)
+        fresh = open_ws(server)  # and new clients are served
+        fresh.send(json.dumps({"type": "subscribe", "topic": "signal:vcp"}))
+        assert "subscribed" in {r["type"] for r in replies_until_pong(fresh)}
+        fresh.close()
+        assert up(server) and server.pid == pid  # the same process, never restarted

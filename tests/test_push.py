@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from django.db import transaction
 
@@ -37,16 +39,29 @@ def test_a_rolled_back_save_sends_nothing(clean_redis, django_capture_on_commit_
     assert _history(clean_redis, "market-gate") == []
 
 
-def test_a_failed_broadcast_never_loses_the_row(clean_redis, django_capture_on_commit_callbacks, settings):
+def test_a_failed_broadcast_never_loses_the_row(clean_redis, django_capture_on_commit_callbacks, settings, caplog):
+    from prometheus_client import REGISTRY
+
     from marketgate.models import MarketGate
     from stockgate.realtime import redis_conn
 
+    def failures() -> float:
+        return REGISTRY.get_sample_value("stockgate_broadcast_failures_total", {"kind": "market-gate"}) or 0.0
+
+    before = failures()
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
     redis_conn.reset_clients()
-    with django_capture_on_commit_callbacks(execute=True):
-        row = factories.gate(level=14)
-    redis_conn.reset_clients()
+    try:
+        with caplog.at_level(logging.ERROR), django_capture_on_commit_callbacks(execute=True):
+            row = factories.gate(level=14)
+    finally:
+        redis_conn.reset_clients()
+    # What must survive: the committed row. What must be said: one counted, logged failure.
     assert MarketGate.objects.filter(pk=row.pk, level=14).exists()
+    assert failures() == before + 1
+    (record,) = [r for r in caplog.records if r.levelno == logging.ERROR and "broadcast" in r.getMessage()]
+    assert "market-gate" in record.getMessage() and "failed" in record.getMessage()
+    assert _history(clean_redis, "market-gate") == []  # nothing reached the topic either
 
 
 def test_signals_broadcast_is_one_frame_for_the_whole_list(clean_redis):
