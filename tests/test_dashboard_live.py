@@ -165,6 +165,8 @@ def test_closed_session_shows_closed(browser, server):
     watched.wait_subscribed("market-gate")
     publish("market-gate", gate_frame(50, "YELLOW", session="closed"))
     watched.page.wait_for_function("document.getElementById('freshness').textContent === 'CLOSED'", timeout=3_000)
+    assert watched.page.locator("#gate-session").inner_text() == "장 마감"
+    assert watched.page.locator("#freshness").get_attribute("data-fresh") == "closed"
 
 
 def test_demo_banner_and_english_labels(browser, server):
