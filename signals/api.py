@@ -1,4 +1,4 @@
-"""JSON API of the scanner: queue a scan (staff), read signals, follow a scan run."""
+"""JSON API of the scanner: queue a scan (staff or a `scan` token), read signals, follow a scan run."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import date
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from apitokens.access import token_or_staff
 from signals.models import Grade, ScanRun, Signal
 from signals.scanning import MARKET_CHOICES, ScanError, ScanRequest
 from signals.tasks import queue_scan
@@ -16,7 +17,6 @@ from stockgate.jsonapi import (
     json_body,
     json_error,
     methods,
-    staff_required,
 )
 
 SCAN_FIELDS = {"market", "top_n", "min_score", "date"}
@@ -28,7 +28,7 @@ def _json(data: dict, status: int = 200) -> JsonResponse:
 
 @csrf_exempt
 @methods("POST")
-@staff_required
+@token_or_staff("scan")
 @csrf_checked
 def scan_create(request: HttpRequest) -> HttpResponse:
     """Body {"market": "ALL"|"KOSPI"|"KOSDAQ", "top_n": N|null, "min_score": S|null, "date": "YYYY-MM-DD"?}
@@ -76,7 +76,7 @@ def signal_list(request: HttpRequest) -> HttpResponse:
 
 
 @methods("GET")
-@staff_required
+@token_or_staff("scan", "read")
 def scan_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run = ScanRun.objects.filter(pk=run_id).first()
     if run is None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from signals.legacy import legacy_scan
 from stockgate import health_views, views
 
 urlpatterns = [
@@ -10,6 +11,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", health_views.readyz, name="readyz"),
     path("metrics", health_views.metrics, name="metrics"),
+    path("scan", legacy_scan, name="legacy-scan"),
     path("api/", include("signals.urls")),
     path("api/", include("marketgate.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
