@@ -229,13 +229,12 @@ if STOCKGATE_ENV == "production":
         raise ImproperlyConfigured("Set SECRET_KEY (32+ random characters) when STOCKGATE_ENV=production")
 
 # --- live prices ---
-# The upstream quote feed `manage.py stream_prices` holds: "demo" (the simulator's
-# intraday ticks) or "kis" (Korea Investment & Securities Open API WebSocket).
+# The upstream quote feed `manage.py stream_prices` holds, by its registered name:
+# "demo" (the simulator's intraday ticks), "kis" (Korea Investment & Securities Open
+# API), "kiwoom" (Kiwoom REST API), or a plugin's (marketgate/feeds/registry.py).
 PRICE_FEED = env("PRICE_FEED", "demo")
-PRICE_FEEDS = {
-    "demo": "marketgate.feeds.demo.DemoFeed",
-    "kis": "marketgate.feeds.kis.KisFeed",
-}
+# Modules imported before the feed is chosen; each registers its feeds by name.
+PRICE_FEED_PLUGINS = envlist("PRICE_FEED_PLUGINS", [])
 # Tickers registered upstream even with no subscriber (their bars are always stored).
 PRICE_WATCHLIST = envlist("PRICE_WATCHLIST", ["005930", "000660"])
 # The upstream's registration limit per session (KIS: 41 realtime registrations).
@@ -260,6 +259,11 @@ KIS_WS_URL = env("KIS_WS_URL", "ws://ops.koreainvestment.com:21000")
 KIS_REST_URL = env("KIS_REST_URL", "https://openapi.koreainvestment.com:9443")
 # "P" personal, "B" corporate customer.
 KIS_CUSTTYPE = env("KIS_CUSTTYPE", "P")
+KIWOOM_APP_KEY = env("KIWOOM_APP_KEY", "")
+KIWOOM_SECRET_KEY = env("KIWOOM_SECRET_KEY", "")
+# Production; the paper-trading servers are https://mockapi.kiwoom.com and wss://mockapi.kiwoom.com:10000.
+KIWOOM_REST_URL = env("KIWOOM_REST_URL", "https://api.kiwoom.com")
+KIWOOM_WS_URL = env("KIWOOM_WS_URL", "wss://api.kiwoom.com:10000/api/dostk/websocket")
 
 # --- operations ---
 # The deployed commit, shown by /readyz (set at image build; else read from .git).

@@ -45,20 +45,36 @@ class Tick:
     day_low: int | None = None
 
 
+@dataclass(frozen=True)
+class IndexTick:
+    """A market index value from a feed that streams them (Kiwoom's 업종지수)."""
+
+    index: str  # "KOSPI" | "KOSDAQ"
+    value: float
+    change: float
+    change_rate: float  # percent
+    volume: float | None
+    as_of: datetime  # KST-aware
+    source: str
+
+
 class FeedSession(Protocol):
     async def register(self, ticker: str) -> None: ...
 
     async def release(self, ticker: str) -> None: ...
 
-    def ticks(self) -> AsyncIterator[Tick]:
-        """Ticks until the session ends; raises FeedDisconnected when the upstream goes away."""
+    def ticks(self) -> AsyncIterator[Tick | IndexTick]:
+        """Ticks until the session ends; raises FeedDisconnected when the upstream goes away.
+        A feed whose `streams_index` is true also yields IndexTicks."""
         ...
 
     async def close(self) -> None: ...
 
 
 class PriceFeed(Protocol):
-    """A feed may also define `async prepare()`: slow set-up done before the lock is taken."""
+    """A feed may also define `async prepare()`: slow set-up done before the lock is taken,
+    and `streams_index = True` when its sessions yield the market indices themselves (the
+    runner then publishes those instead of polling the market-data provider)."""
 
     source: str
     max_registrations: int
@@ -69,13 +85,7 @@ class PriceFeed(Protocol):
 
 
 def get_feed(name: str | None = None) -> PriceFeed:
-    from django.conf import settings
-    from django.core.exceptions import ImproperlyConfigured
-    from django.utils.module_loading import import_string
+    """The feed registered under `name` (default: settings.PRICE_FEED); see feeds.registry."""
+    from marketgate.feeds.registry import create_feed
 
-    name = name or settings.PRICE_FEED
-    try:
-        path = settings.PRICE_FEEDS[name]
-    except KeyError:
-        raise ImproperlyConfigured(f"Unknown PRICE_FEED {name!r}; known: {', '.join(sorted(settings.PRICE_FEEDS))}") from None
-    return import_string(path)()
+    return create_feed(name)

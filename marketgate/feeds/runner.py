@@ -23,7 +23,7 @@ from marketgate.calendar import KST
 from marketgate.feeds import clock, quotes
 from marketgate.feeds.backoff import Backoff
 from marketgate.feeds.bars import BarBuilder, MinuteBar
-from marketgate.feeds.base import FeedError, FeedSession, PriceFeed, Tick
+from marketgate.feeds.base import FeedError, FeedSession, IndexTick, PriceFeed, Tick
 from marketgate.feeds.demand import wanted_tickers
 from marketgate.feeds.lock import SessionLock
 from marketgate.feeds.messages import index_message, price_message, quote_record
@@ -94,6 +94,7 @@ class FeedRunner:
         self.delays: list[float] = []  # reconnect delays actually waited (observable in tests)
         self.published = 0
         self.dropped_stale = 0
+        self.last_index: dict[str, float] = {}
 
     # --- outer loop: the lock ---
 
@@ -120,7 +121,7 @@ class FeedRunner:
             asyncio.create_task(self._renew_lock()),
             asyncio.create_task(self._housekeeping()),
         ]
-        if self.publish_index:
+        if self.publish_index and not getattr(self.feed, "streams_index", False):
             helpers.append(asyncio.create_task(self._index_loop()))
         try:
             await self._sessions()
@@ -215,7 +216,11 @@ class FeedRunner:
 
     async def _read(self, session: FeedSession) -> None:
         async for tick in session.ticks():
-            await self.on_tick(tick)
+            if isinstance(tick, IndexTick):
+                if self.publish_index:
+                    await self.on_index(tick)
+            else:
+                await self.on_tick(tick)
 
     # --- ticks ---
 
@@ -258,6 +263,20 @@ class FeedRunner:
                 await quotes.save_quotes_to_table(records)
             except Exception:
                 log.warning("price feed: could not save quotes to the table", exc_info=True)
+
+    async def on_index(self, tick: IndexTick) -> None:
+        """An index value the feed streams itself (instead of the provider's polling):
+        stored for snapshots, published when fresh and changed."""
+        now = self.wall_clock()
+        fresh = clock.is_fresh(tick.as_of, tick.source, now)
+        message = index_message(
+            tick.index, tick.value, tick.change, tick.change_rate, tick.volume, tick.as_of,
+            stale=not fresh, timestamp=now, source=tick.source,
+        )
+        await quotes.store_index(tick.index, message, now)
+        if fresh and self.last_index.get(tick.index) != tick.value:
+            await apublish(message["topic"], message)
+            self.last_index[tick.index] = tick.value
 
     async def _index_loop(self) -> None:
         from marketgate.providers.base import get_provider

@@ -23,7 +23,7 @@ class Command(BaseCommand):
     help = "Hold the single upstream price session and publish price_update / index_update frames."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--feed", help="demo or kis (default: settings.PRICE_FEED)")
+        parser.add_argument("--feed", help="a registered feed: demo, kis, kiwoom or a plugin's (default: settings.PRICE_FEED)")
         parser.add_argument("--no-index", action="store_true", help="do not publish index_update frames")
 
     def handle(self, *args: Any, **options: Any) -> None:
