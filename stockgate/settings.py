@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "marketgate",
     "signals",
     "apitokens",
+    "alerts",
 ]
 
 MIDDLEWARE = [
@@ -294,6 +295,13 @@ WATCHDOG_SESSION_PROBE = env("WATCHDOG_SESSION_PROBE", "marketgate.health.sessio
 WATCHDOG_IN_WORKER = envbool("WATCHDOG_IN_WORKER", True)
 # Slack-compatible incoming webhook, or a Telegram sendMessage URL with ?chat_id=.
 WATCHDOG_ALERT_WEBHOOK_URL = env("WATCHDOG_ALERT_WEBHOOK_URL", "")
+# Trader alerts (alerts app): the bot that sends Telegram alerts, retries and backoff of a
+# failing destination, and whether webhook URLs may point at private addresses.
+ALERTS_TELEGRAM_BOT_TOKEN = env("ALERTS_TELEGRAM_BOT_TOKEN", "")
+ALERTS_TELEGRAM_API_URL = env("ALERTS_TELEGRAM_API_URL", "https://api.telegram.org")
+ALERTS_MAX_RETRIES = envint("ALERTS_MAX_RETRIES", 3)
+ALERTS_RETRY_BACKOFF_SECONDS = envfloat("ALERTS_RETRY_BACKOFF_SECONDS", 10.0)
+ALERTS_ALLOW_PRIVATE_URLS = envbool("ALERTS_ALLOW_PRIVATE_URLS", False)
 # /metrics: when set, scrapes must send `Authorization: Bearer <token>`.
 METRICS_TOKEN = env("METRICS_TOKEN", "")
 if env("PROMETHEUS_MULTIPROC_DIR", ""):

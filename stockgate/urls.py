@@ -14,6 +14,7 @@ urlpatterns = [
     path("scan", legacy_scan, name="legacy-scan"),
     path("api/", include("signals.urls")),
     path("api/", include("marketgate.urls")),
+    path("api/", include("alerts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

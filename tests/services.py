@@ -116,9 +116,11 @@ class PrivatePostgres:
 class WebhookReceiver:
     """An HTTP server that records the JSON bodies POSTed to it (a stand-in for Slack)."""
 
-    def __init__(self) -> None:
+    def __init__(self, status: int = 200) -> None:
         self.bodies: list[dict[str, Any]] = []
         self.paths: list[str] = []
+        self.headers: list[dict[str, str]] = []
+        self.status = status  # answer this (e.g. 500: a receiver that fails)
         received = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -126,7 +128,8 @@ class WebhookReceiver:
                 length = int(self.headers.get("Content-Length", "0"))
                 received.bodies.append(json.loads(self.rfile.read(length) or b"{}"))
                 received.paths.append(self.path)
-                self.send_response(200)
+                received.headers.append(dict(self.headers))
+                self.send_response(received.status)
                 self.end_headers()
                 self.wfile.write(b"ok")
 
