@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from alerts.models import EventKind
 from marketgate.models import MarketGate
 from signals.models import ScanRun, ScanStatus
 
@@ -23,17 +24,24 @@ def _safely(work: Any, *args: Any) -> None:
         log.exception("alerts: %s%r failed", work.__name__, args)
 
 
+def _subscribed(kind: str) -> bool:
+    # Nobody subscribed (the usual case without alerts): no work after the commit at all.
+    from alerts.events import active_rules
+
+    return active_rules(kind).exists()
+
+
 @receiver(post_save, sender=MarketGate, dispatch_uid="alerts.gate_saved")
 def gate_saved(sender: type[MarketGate], instance: MarketGate, **kwargs: Any) -> None:
     from alerts import events
 
-    transaction.on_commit(lambda: _safely(events.gate_saved, instance.pk))
+    if _subscribed(EventKind.GATE_COLOUR):
+        transaction.on_commit(lambda: _safely(events.gate_saved, instance.pk))
 
 
 @receiver(post_save, sender=ScanRun, dispatch_uid="alerts.scan_finished")
 def scan_saved(sender: type[ScanRun], instance: ScanRun, **kwargs: Any) -> None:
-    if instance.status != ScanStatus.SUCCEEDED:
-        return
     from alerts import events
 
-    transaction.on_commit(lambda: _safely(events.scan_finished, instance.pk))
+    if instance.status == ScanStatus.SUCCEEDED and _subscribed(EventKind.SIGNAL_GRADE):
+        transaction.on_commit(lambda: _safely(events.scan_finished, instance.pk))

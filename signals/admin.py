@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from django.contrib import admin, messages
+from django.contrib import admin
+from django.utils import translation, messages
 from django.db.models import QuerySet
 from django.http import (
     HttpRequest,
@@ -29,13 +30,13 @@ class SignalAdmin(admin.ModelAdmin):
 
     @admin.display(description="reasons")
     def reasons_list(self, obj: Signal) -> str:
-        items = format_html_join("", "<li>{}</li>", ((r,) for r in obj.reasons or []))
+        items = format_html_join("", "<li>{}</li>", ((r,) for r in obj.reasons_in(_language())))
         return format_html("<ul style='margin:0;padding-left:1.2em'>{}</ul>", items) if items else "-"
 
     @admin.display(description="reasons")
     def reasons_short(self, obj: Signal) -> str:
         # The first three say what the setup is (trend, RS, contractions); the rest are in the detail.
-        reasons = list(obj.reasons or [])
+        reasons = obj.reasons_in(_language())
         text = " · ".join(reasons[:3])
         return text + (" …" if len(reasons) > 3 else "")
 
@@ -99,3 +100,7 @@ class ScanRunAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # runs are made by scans, not typed in
 
+
+def _language() -> str:
+    # The admin's language (Korean unless switched); reasons render from the stored codes.
+    return "en" if (translation.get_language() or "ko").startswith("en") else "ko"

@@ -17,9 +17,10 @@ from signals.contractions import (
     tightening_breaks,
     volume_falling,
 )
+from signals.reason_text import render_all
 from signals.results import ContractionFootprint, Footprint
 from signals.scan_params import ScanParams
-from signals.scoring import Setup, grade_for, reasons, score_parts
+from signals.scoring import Setup, grade_for, reason_codes, score_parts
 from signals.sizing import plan_trade, position_size
 
 
@@ -92,6 +93,7 @@ def judge_setup(
         }
         for t in base.contractions
     ]
+    codes = reason_codes(setup, params)
     footprint: Footprint = {
         "base_length": base.length,
         "base_start": str(dates[base.start_index]),
@@ -112,6 +114,7 @@ def judge_setup(
         "target_price": plan.target,
         "stop_loss": plan.stop,
         "position_size": position_size(plan.entry, plan.stop, params),
-        "reasons": reasons(setup, params),
+        "reasons": render_all(codes, "en"),
+        "reason_codes": codes,
         "footprint": footprint,
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from signals.reason_text import reason, render
 from signals.results import SignalCandidate
 
 CAPPED_GRADES = {"S": "B", "A": "B"}
@@ -19,14 +20,14 @@ def apply_gate_cap(candidates: list[SignalCandidate], gate_status: str | None) -
     if status == "GREEN":
         return list(candidates)
     if status == "RED":
-        return [_capped(c, c.grade, 0, "Gate RED: watch only") for c in candidates]
-    reason = (
-        "Gate YELLOW: capped at B, half size"
-        if status == "YELLOW"
-        else "Gate unknown: treated as YELLOW, capped at B, half size"
+        return [_capped(c, c.grade, 0, "RED") for c in candidates]
+    cap = "YELLOW" if status == "YELLOW" else "UNKNOWN"
+    return [_capped(c, CAPPED_GRADES.get(c.grade, c.grade), c.position_size // 2, cap) for c in candidates]
+
+
+def _capped(candidate: SignalCandidate, grade: str, size: int, cap: str) -> SignalCandidate:
+    code = reason("gate_cap", status=cap)
+    return dataclasses.replace(
+        candidate, grade=grade, position_size=size, reasons=[*candidate.reasons, render(code, "en")],
+        reason_codes=[*candidate.reason_codes, code],
     )
-    return [_capped(c, CAPPED_GRADES.get(c.grade, c.grade), c.position_size // 2, reason) for c in candidates]
-
-
-def _capped(candidate: SignalCandidate, grade: str, size: int, reason: str) -> SignalCandidate:
-    return dataclasses.replace(candidate, grade=grade, position_size=size, reasons=[*candidate.reasons, reason])

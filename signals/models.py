@@ -82,7 +82,10 @@ class Signal(models.Model):
     target_price = models.BigIntegerField()
     stop_loss = models.BigIntegerField()
     position_size = models.IntegerField(help_text="shares; 0 when the gate makes the signal watch-only")
+    # English text of the reasons (as the scanner printed them); `reason_codes` is the
+    # language-neutral form (code + parameters) every language is rendered from.
     reasons = models.JSONField(default=list, blank=True)
+    reason_codes = models.JSONField(default=list, blank=True)
     footprint = models.JSONField(default=dict, blank=True)
     signal_date = models.DateField(db_index=True)
     scan_run = models.ForeignKey(ScanRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="signals")
@@ -100,8 +103,17 @@ class Signal(models.Model):
     def __str__(self) -> str:
         return f"{self.signal_date} {self.ticker} {self.grade} {self.score}"
 
+    def reasons_in(self, lang: str) -> list[str]:
+        """The reasons in `lang` ("ko" or "en"), from the codes; rows without codes keep their text."""
+        from signals.reason_text import render_all
+
+        return render_all(self.reason_codes, lang) if self.reason_codes else list(self.reasons)
+
     def to_message(self) -> dict[str, Any]:
-        """One entry of `signal_update.data.signals` (protocol.md, fixed)."""
+        """One entry of `signal_update.data.signals` (protocol.md, fixed). `reasons` is in the
+        default language (Korean), `reasons_en` in English, `reason_codes` the stored codes."""
+        from django.conf import settings
+
         return {
             "ticker": self.ticker,
             "name": self.name,
@@ -113,7 +125,9 @@ class Signal(models.Model):
             "target_price": self.target_price,
             "stop_loss": self.stop_loss,
             "position_size": self.position_size,
-            "reasons": self.reasons,
+            "reasons": self.reasons_in(settings.LANGUAGE_CODE),
+            "reasons_en": self.reasons_in("en"),
+            "reason_codes": self.reason_codes,
             "signal_date": self.signal_date.isoformat(),
             "created_at": timezone.localtime(self.created_at).isoformat(),
         }

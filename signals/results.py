@@ -39,9 +39,11 @@ class SignalCandidate:
     target_price: int
     stop_loss: int
     position_size: int
-    reasons: list[str]
+    reasons: list[str]  # English, for the scanner's own output
     footprint: Footprint
     signal_type: str = "VCP"
+    # The same reasons as codes with parameters: what is stored and rendered per language.
+    reason_codes: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -56,6 +58,7 @@ class SignalCandidate:
             "stop_loss": self.stop_loss,
             "position_size": self.position_size,
             "reasons": list(self.reasons),
+            "reason_codes": list(self.reason_codes),
             "footprint": dict(self.footprint),
         }
 

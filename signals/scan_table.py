@@ -84,7 +84,8 @@ def signal_table(signals: Sequence[dict[str, Any]], lang: str = "ko") -> list[st
     for s in signals:
         lines.append("")
         lines.append(f"{s['ticker']} {s['name']}")
-        lines.extend(f"  - {reason}" for reason in s["reasons"])
+        reasons = s.get("reasons_en") or s["reasons"] if lang == "en" else s["reasons"]
+        lines.extend(f"  - {reason}" for reason in reasons)
     return lines
 
 

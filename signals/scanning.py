@@ -47,7 +47,7 @@ EXTRA_SESSIONS = 20
 SIGNAL_TYPE = "VCP"
 UPDATE_FIELDS = [
     "name", "market", "score", "grade", "entry_price", "target_price", "stop_loss", "position_size",
-    "reasons", "footprint", "scan_run", "updated_at",
+    "reasons", "reason_codes", "footprint", "scan_run", "updated_at",
 ]
 
 Progress = Callable[[str, float], None]
@@ -244,7 +244,8 @@ def save_signals(signals: list[SignalCandidate], day: date, markets: tuple[str, 
         Signal(
             ticker=c.ticker, name=c.name, market=c.market, signal_type=c.signal_type, score=c.score,
             grade=c.grade, entry_price=c.entry_price, target_price=c.target_price, stop_loss=c.stop_loss,
-            position_size=c.position_size, reasons=list(c.reasons), footprint=dict(c.footprint),
+            position_size=c.position_size, reasons=list(c.reasons), reason_codes=list(c.reason_codes),
+            footprint=dict(c.footprint),
             signal_date=day, scan_run=run, created_at=now,
         )
         for c in signals

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from signals.contractions import Base
+from signals.reason_text import Reason, reason, render, render_all
 from signals.scan_params import ScanParams
 from signals.sizing import TradePlan
 
@@ -78,31 +79,34 @@ def grade_for(score: int, criteria_met: int, params: ScanParams) -> str | None:
 
 
 def pivot_reason(close: float, pivot: int) -> str:
-    distance = (close - pivot) / pivot * 100.0
-    if abs(distance) < 0.05:
-        return f"At pivot {pivot:,}"
-    if distance < 0:
-        return f"{-distance:.1f}% below pivot {pivot:,}"
-    return f"{distance:.1f}% above pivot {pivot:,} (buy zone)"
+    return render(pivot_code(close, pivot), "en")
+
+
+def pivot_code(close: float, pivot: int) -> Reason:
+    return reason("pivot", pivot=int(pivot), distance_pct=float((close - pivot) / pivot * 100.0))
+
+
+def reason_codes(s: Setup, params: ScanParams) -> list[Reason]:
+    """The reasons as codes with parameters (stored; rendered in Korean or English)."""
+    depths = [float(t.depth * 100) for t in s.base.contractions]
+    relaxed = params.rs_relaxed_min if s.criteria_met < N_CRITERIA else None
+    plan = s.plan
+    out = [
+        reason("trend_template", met=int(s.criteria_met), total=N_CRITERIA, relaxed_rs=relaxed),
+        reason("rs", rs=int(s.rs)),
+        reason("contractions", count=len(depths), depths=depths),
+        reason("volume_dry_up", ratio=float(s.volume_ratio)),
+    ]
+    if s.volume_falling:
+        out.append(reason("volume_falling"))
+    out += [
+        pivot_code(s.close, plan.pivot),
+        reason("stop", stop=int(plan.stop), pct=float(plan.stop_pct * 100)),
+        reason("target", target=int(plan.target), basis=str(plan.target_basis)),
+    ]
+    return out
 
 
 def reasons(s: Setup, params: ScanParams) -> list[str]:
-    depths = [t.depth for t in s.base.contractions]
-    tt = f"Trend Template {s.criteria_met}/{N_CRITERIA}"
-    if s.criteria_met < N_CRITERIA:
-        tt += f" (RS >= {params.rs_relaxed_min}, one grade lower)"
-    plan = s.plan
-    out = [
-        tt,
-        f"RS {s.rs}",
-        f"{len(depths)} contractions " + "->".join(f"{d * 100:.0f}%" for d in depths),
-        f"Volume 10d/50d {s.volume_ratio:.2f} (dry-up)",
-    ]
-    if s.volume_falling:
-        out.append("Volume falling with each contraction")
-    out += [
-        pivot_reason(s.close, plan.pivot),
-        f"Stop {plan.stop:,} (-{plan.stop_pct * 100:.1f}%)",
-        f"Target {plan.target:,} ({plan.target_basis})",
-    ]
-    return out
+    """The reasons in English (the scanner's own output; the codes are what is stored)."""
+    return render_all(reason_codes(s, params), "en")

@@ -40,7 +40,9 @@ def test_the_table_shows_the_signal_its_reasons_and_the_counts() -> None:
     text = scan("--date", "2025-06-16")
     assert "universe 4  trend template 1  signals 1" in text
     assert "VCP001  한국정밀기계" in text and "47,050" in text
-    assert "  - Trend Template 8/8" in text
+    assert "  - 트렌드 템플릿 8/8" in text and "  - 목표 56,500원 (+20%)" in text  # Korean by default
+    english = scan("--date", "2025-06-16", "--lang", "en")
+    assert "  - Trend Template 8/8" in english and "  - Target 56,500 (+20%)" in english
 
 
 def test_a_dry_run_prints_but_saves_nothing() -> None:

@@ -40,7 +40,8 @@ def test_the_real_2025_06_16_scan_through_the_database(krx_data, monkeypatch):
     assert 109 <= data["trend_template_count"] <= 115
     assert "008970" in [s["ticker"] for s in data["signals"]]
     for s in data["signals"]:
-        assert s["reasons"][0].startswith("Trend Template") and any("contractions" in r for r in s["reasons"])
+        assert s["reasons_en"][0].startswith("Trend Template") and any("contractions" in r for r in s["reasons_en"])
+        assert s["reasons"][0].startswith("트렌드 템플릿") and any("수축" in r for r in s["reasons"])
         assert s["entry_price"] > s["stop_loss"] > 0 and s["target_price"] > s["entry_price"]
     run = ScanRun.objects.get()
     assert run.status == "succeeded" and run.trend_template_count == data["trend_template_count"]

@@ -7,9 +7,11 @@ import sys
 from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from signals.models import Signal
+from signals.reason_text import render_all
 from signals.scan_table import ProgressBar, signal_table
 from signals.scanning import (
     MARKET_CHOICES,
@@ -67,7 +69,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--dry-run", action="store_true", help="scan and print, save and send nothing")
         parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-        parser.add_argument("--lang", choices=["ko", "en"], default="ko", help="table headers (default ko)")
+        parser.add_argument("--lang", choices=["ko", "en"], default="ko", help="table headers and reasons (default ko)")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -96,7 +98,11 @@ class Command(BaseCommand):
 
     def _signals(self, outcome: ScanOutcome) -> list[dict[str, Any]]:
         if outcome.dry_run:
-            return [{**c.to_dict(), "signal_date": outcome.signal_date.isoformat()} for c in outcome.signals]
+            return [
+                {**c.to_dict(), "reasons": render_all(c.reason_codes, settings.LANGUAGE_CODE), "reasons_en": c.reasons,
+                 "signal_date": outcome.signal_date.isoformat()}
+                for c in outcome.signals
+            ]
         # What was stored, exactly as subscribers receive it.
         tickers = [c.ticker for c in outcome.signals]
         return [row.to_message() for row in Signal.objects.for_date(outcome.signal_date).filter(ticker__in=tickers)]
