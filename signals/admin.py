@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-from django.contrib import admin
-from django.utils import translation, messages
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import (
     HttpRequest,
@@ -10,6 +9,7 @@ from django.http import (
     HttpResponseRedirect,
 )
 from django.urls import path, reverse
+from django.utils import translation
 from django.utils.html import format_html, format_html_join
 
 from signals.models import ScanRun, Signal
