@@ -218,6 +218,8 @@ class MarketGate(models.Model):
             "provisional": self.provisional,
             "trading_date": self.trading_date.isoformat(),
             "source": self.source,
+            # The old system's monitoring read this: when the gate was computed (= `timestamp`).
+            "updated_at": timezone.localtime(self.computed_at).isoformat(),
         }
 
     def to_message(self, now: datetime | None = None) -> dict[str, Any]:

@@ -65,6 +65,8 @@ def test_the_market_gate_endpoint_has_the_websocket_shape():
     assert body["type"] == "market_gate_update" and body["topic"] == "market-gate"
     assert body["data"]["status"] == "GREEN" and body["data"]["level"] == 75
     assert set(body["data"]) == set(latest.to_data())
+    # The old monitoring's field: the computation time, with its offset (same as `timestamp`).
+    assert body["data"]["updated_at"] == body["timestamp"] and body["data"]["updated_at"].endswith("+09:00")
 
 
 def test_the_market_gate_endpoint_is_404_before_the_first_gate():
