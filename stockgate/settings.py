@@ -157,6 +157,10 @@ WS_TOPIC_PERMISSIONS: dict[str, str] = {
     k: v for k, v in (item.split("=", 1) for item in envlist("WS_TOPIC_PERMISSIONS", []))
 }
 WS_ALLOWED_ORIGINS = envlist("WS_ALLOWED_ORIGINS", [])
+# Each web process writes its socket counts for /ws/stats this often (and soon after a change).
+WS_STATS_REPORT_SECONDS = envfloat("WS_STATS_REPORT_SECONDS", 5.0)
+# The per-broadcast INFO log line: at most one per price/index topic per this many seconds.
+WS_BROADCAST_LOG_SECONDS = envfloat("WS_BROADCAST_LOG_SECONDS", 10.0)
 
 # --- Celery ---
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)

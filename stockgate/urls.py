@@ -4,13 +4,14 @@ from django.contrib import admin
 from django.urls import include, path
 
 from signals.legacy import legacy_scan
-from stockgate import health_views, views
+from stockgate import health_views, views, wsstats_views
 
 urlpatterns = [
     path("", views.index, name="index"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", health_views.readyz, name="readyz"),
     path("metrics", health_views.metrics, name="metrics"),
+    path("ws/stats", wsstats_views.ws_stats, name="ws-stats"),
     path("scan", legacy_scan, name="legacy-scan"),
     path("api/", include("signals.urls")),
     path("api/", include("marketgate.urls")),
