@@ -15,7 +15,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from stockgate.realtime import frames, history, metrics, snapshots
+from stockgate.realtime import frames, history, metrics, snapshots, wsstats
 from stockgate.realtime.broadcast import encode
 from stockgate.realtime.coalesce import PriceCoalescer
 from stockgate.realtime.hub import get_hub
@@ -78,6 +78,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.last_heard = loop.time()
         await self.accept()
         metrics.CONNECTIONS.inc()
+        wsstats.opened()
         self.sender = FrameSender(unwrap_send(self.base_send), settings.WS_SEND_QUEUE_FRAMES)
         self.tasks = [loop.create_task(self._heartbeat_loop())]
         self._queue(
@@ -103,6 +104,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             await self._leave(topic)
         self.subs.clear()
         metrics.CONNECTIONS.dec()
+        wsstats.closed()
 
     async def _close(self, code: int) -> None:
         if self.closing:
@@ -232,6 +234,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
 
     async def _join(self, topic: str) -> None:
         metrics.SUBSCRIPTIONS.labels(kind=topic_kind(topic)).inc()
+        wsstats.joined(topic)
         if settings.REALTIME_FANOUT == "hub":
             await get_hub().add(topic, self)
         else:
@@ -239,6 +242,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
 
     async def _leave(self, topic: str) -> None:
         metrics.SUBSCRIPTIONS.labels(kind=topic_kind(topic)).dec()
+        wsstats.left(topic)
         if self.coalescer is not None:
             self.coalescer.discard(topic)
         try:
@@ -308,6 +312,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         """Frames arriving through channel-layer groups (REALTIME_FANOUT=layer)."""
         frame: str = event["frame"]
         seq, epoch = history.parse_stamp(frame)
+        wsstats.log_broadcast(event["topic"], seq)  # once per process: the first socket logs it
         self.deliver(event["topic"], seq, epoch, frame)
 
     def _error(self, code: frames.ErrorCode, message: str, topic: str | None = None) -> None:

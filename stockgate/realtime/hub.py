@@ -18,7 +18,7 @@ from typing import Protocol
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from stockgate.realtime import history, metrics, snapshots
+from stockgate.realtime import history, metrics, snapshots, wsstats
 from stockgate.realtime.broadcast import encode
 from stockgate.realtime.history import broadcast_channel, parse_stamp
 from stockgate.realtime.redis_conn import async_client
@@ -210,6 +210,7 @@ class FanoutHub:
         for member in list(members):
             member.deliver(topic, seq, epoch, frame)  # type: ignore[arg-type]
         metrics.FANOUT_SECONDS.observe(time.perf_counter() - started)
+        wsstats.log_broadcast(topic, seq, len(members))  # type: ignore[arg-type]
 
 
 _hubs: dict[asyncio.AbstractEventLoop, FanoutHub] = {}

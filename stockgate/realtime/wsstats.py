@@ -39,6 +39,7 @@ _topics: Counter[str] = Counter()
 _changed: asyncio.Event | None = None
 _reporter: asyncio.Task[None] | None = None
 _last_logged: dict[str, float] = {}
+_last_seq: dict[str, int] = {}
 _unlogged: Counter[str] = Counter()
 
 
@@ -156,7 +157,11 @@ def cluster_stats(now: float | None = None) -> dict[str, Any]:
 
 
 def log_broadcast(topic: str, seq: int, subscribers: int | None = None, *, now: float | None = None) -> bool:
-    """One INFO line for a broadcast this process fans out; False when rate-limited away."""
+    """One INFO line for a broadcast this process fans out; False when rate-limited away
+    (or already logged: whichever local socket reports a frame first logs it)."""
+    if _last_seq.get(topic) == seq:
+        return False
+    _last_seq[topic] = seq
     count = local_subscribers(topic) if subscribers is None else subscribers
     if topic.startswith(RATE_LIMITED_PREFIXES):
         now = now if now is not None else time.monotonic()
