@@ -47,7 +47,7 @@ function start() {
     onChange: (ticker) => { signalsTable.refreshStars(ticker); syncPriceTopics(); },
   });
   signalsTable = createSignalsTable({
-    store, strings, flash, isWatched: watchlist.has, onToggleWatch: watchlist.toggle,
+    store, strings, korean, flash, isWatched: watchlist.has, onToggleWatch: watchlist.toggle,
   });
   const priceFeed = createPriceFeed({
     store,

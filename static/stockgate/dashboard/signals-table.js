@@ -39,7 +39,7 @@ export function visibleSignals(signals, { sort, filters, priceOf }) {
  * @param onToggleWatch called with a ticker when its star is pressed
  * @param flash         flashes a price cell "up" or "down"
  */
-export function createSignalsTable({ store, strings: T, isWatched, onToggleWatch, flash }) {
+export function createSignalsTable({ store, strings: T, korean = true, isWatched, onToggleWatch, flash }) {
   const rows = new Map(); // ticker -> {tr, price, ret, signal}
   const expanded = new Set();
   const sort = { key: "score", dir: -1 };
@@ -97,7 +97,8 @@ export function createSignalsTable({ store, strings: T, isWatched, onToggleWatch
     detail.id = `reasons-${s.ticker}`;
     detail.firstElementChild.colSpan = COLUMNS;
     const list = detail.querySelector("ul");
-    for (const reason of s.reasons || []) {
+    // Both languages come from the same stored reasons: Korean in `reasons`, English in `reasons_en`.
+    for (const reason of (korean ? s.reasons : s.reasons_en || s.reasons) || []) {
       const li = document.createElement("li");
       li.textContent = reason;
       list.append(li);
