@@ -45,3 +45,11 @@ def test_dry_run_saves_nothing(imported):
 
     call_command("compute_gate", date="2020-03-19", dry_run=True, stdout=StringIO())
     assert not MarketGate.objects.exists()
+
+
+def test_the_printed_reasons_are_korean_by_default_and_english_with_lang(imported):
+    korean, english = StringIO(), StringIO()
+    call_command("compute_gate", date="2020-03-19", dry_run=True, stdout=korean)
+    call_command("compute_gate", date="2020-03-19", dry_run=True, lang="en", stdout=english)
+    assert "분산일" in korean.getvalue() and "distribution days" not in korean.getvalue()
+    assert "distribution days" in english.getvalue() and "분산일" not in english.getvalue()

@@ -19,6 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="compute and print; save nothing")
         parser.add_argument("--json", action="store_true", help="print the wire data as JSON")
         parser.add_argument("--force", action="store_true", help="compute now even outside the session")
+        parser.add_argument("--lang", choices=["ko", "en"], default="ko", help="language of the reasons (default ko)")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         on_date = None
@@ -38,5 +39,6 @@ class Command(BaseCommand):
         self.stdout.write(f"  KOSPI {row.kospi} ({row.kospi_change_pct}%)  KOSDAQ {row.kosdaq} ({row.kosdaq_change_pct}%)")
         for component in row.components:
             points = "?" if component.get("points") is None else component["points"]
+            reason = component.get("reason_ko") or component["reason"] if opts["lang"] == "ko" else component["reason"]
             self.stdout.write(f"  {component.get('market', ''):6} {component['name']:15} {points:>5}/{component['max']:<3} "
-                              f"{component['reason']}")
+                              f"{reason}")
