@@ -69,6 +69,9 @@ def _parse(body: dict[str, Any]) -> tuple[AlertDestination, list[tuple[str, dict
             raise ValueError(f"{key} must be a string, not {value!r}")
     if not text["name"].strip():
         raise ValueError("name is required")
+    for key, limit in (("name", 100), ("url", 500), ("chat_id", 64), ("secret", 128)):
+        if len(text[key].strip()) > limit:
+            raise ValueError(f"{key} is longer than {limit} characters")
     if text["kind"] not in DestinationKind.values:
         raise ValueError(f"kind must be one of {', '.join(DestinationKind.values)}, not {text['kind']!r}")
     language = text["language"] or "ko"
@@ -78,8 +81,8 @@ def _parse(body: dict[str, Any]) -> tuple[AlertDestination, list[tuple[str, dict
     if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not 0 <= interval <= 3600:
         raise ValueError(f"min_interval_seconds must be between 0 and 3600, not {interval!r}")
     destination = AlertDestination(
-        name=text["name"].strip()[:100], kind=text["kind"], url=text["url"].strip()[:500],
-        chat_id=text["chat_id"].strip()[:64], secret=text["secret"][:128], language=language,
+        name=text["name"].strip(), kind=text["kind"], url=text["url"].strip(),
+        chat_id=text["chat_id"].strip(), secret=text["secret"].strip(), language=language,
         min_interval_seconds=float(interval),
     )
     try:

@@ -97,6 +97,7 @@ def test_a_token_registers_a_webhook_without_csrf_and_a_session_needs_it(eager, 
         ({"kind": "telegram", "chat_id": "123"}, "ALERTS_TELEGRAM_BOT_TOKEN"),
         ({"min_interval_seconds": "fast"}, "min_interval"),
         ({"extra": 1}, "extra"),
+        ({"url": "https://example.com/" + "x" * 600}, "longer than 500"),
     ],
 )
 def test_bad_registrations_get_400_with_a_reason_and_save_nothing(eager, receiver, change, needle):
