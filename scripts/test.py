@@ -1,10 +1,11 @@
 """Run the whole test suite: `python3 scripts/test.py [pytest args]`.
 
 Installs what the tests need (virtualenv with requirements-dev.txt; Debian's Chromium
-for the browser tests and Debian's nodejs for the dashboard modules' `node --test` unit
-tests, when they are missing and we may install them), makes sure the local
+for the browser tests, Debian's nodejs for the dashboard modules' `node --test` unit
+tests, and Docker's engine, docker-compose and debootstrap for the compose-stack test,
+when they are missing and we may install them), makes sure the local
 PostgreSQL and Redis answer (starting them when this machine knows how), then runs
-pytest against them.
+pytest against them. The compose-stack test starts (and stops) dockerd itself.
 """
 
 from __future__ import annotations
@@ -76,6 +77,25 @@ def ensure_debian_package(command: str, package: str, purpose: str) -> None:
         print(f"warning: {package} is not installed; {purpose} will fail", flush=True)
 
 
+# The compose-stack test (tests/test_docker_stack.py): engine, compose client, base image.
+DOCKER_TOOLS = {"dockerd": "docker.io", "docker-compose": "docker-compose", "debootstrap": "debootstrap"}
+
+
+def ensure_docker_tools() -> None:
+    missing = [package for tool, package in DOCKER_TOOLS.items() if not shutil.which(tool)]
+    if not missing or os.environ.get("STOCKGATE_SKIP_DOCKER_INSTALL"):
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print(f"installing {' '.join(missing)} for the compose-stack test", flush=True)
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=False, env=env,
+                       stdout=subprocess.DEVNULL)
+    still = [tool for tool in DOCKER_TOOLS if not shutil.which(tool)]
+    if still:
+        print(f"note: {', '.join(still)} not installed; the compose-stack test will skip", flush=True)
+
+
 def main() -> int:
     if not in_venv():
         python = ensure_venv("requirements-dev.txt")
@@ -84,6 +104,7 @@ def main() -> int:
     ensure_redis()
     ensure_debian_package("chromium", "chromium", "the browser tests")
     ensure_debian_package("node", "nodejs", "the dashboard modules' node tests")
+    ensure_docker_tools()
     subprocess.call([sys.executable, str(ROOT / "scripts" / "vendor.py")], cwd=ROOT)  # the dashboard's charts
     # Build the KRX calendar cache once, not in every process the tests start.
     subprocess.run([sys.executable, "-c", "from marketgate.calendar import warm_up; warm_up()"], cwd=ROOT, check=False)

@@ -1,12 +1,12 @@
 """docker/: the compose file and Dockerfile hold what operations relies on.
 
-There is no Docker engine on the test machine: the compose file is validated by
-`docker compose config` when the client has the compose plugin, and always by a
-schema-level check of its structure here.
+Schema-level checks of the files, always; `config` through the compose client when one
+is installed. tests/test_docker_stack.py builds and runs the stack in a real engine.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -30,6 +30,33 @@ def compose() -> dict[str, Any]:
 
 def final_stage(dockerfile: str) -> str:
     return dockerfile.split("\nFROM ")[-1]
+
+
+def base_image_default(dockerfile: str) -> str:
+    match = re.search(r"^ARG BASE_IMAGE=(\S+)$", dockerfile, re.M)
+    assert match, "the Dockerfile takes no BASE_IMAGE build argument"
+    return match.group(1)
+
+
+def compose_client() -> list[str] | None:
+    docker = shutil.which("docker")
+    if docker and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0:
+        return [docker, "compose"]
+    legacy = shutil.which("docker-compose")
+    return [legacy] if legacy else None
+
+
+def compose_config(*files: str) -> dict[str, Any]:
+    """The merged configuration as the compose client resolves it (with .env.example)."""
+    client = compose_client()
+    if client is None:
+        pytest.skip("no compose client installed (docker compose or docker-compose); the schema-level tests cover the files")
+    args = [arg for name in files for arg in ("-f", str(DOCKER / name))]
+    env = {**os.environ, "STOCKGATE_ENV_FILE": ".env.example", "POSTGRES_PASSWORD": "example"}
+    result = subprocess.run([*client, "-p", "stockgate", *args, "config"], capture_output=True, text=True, env=env, cwd=DOCKER)
+    assert result.returncode == 0, result.stderr
+    data: dict[str, Any] = yaml.safe_load(result.stdout)
+    return data
 
 
 def test_compose_has_every_service(compose: dict[str, Any]) -> None:
@@ -96,11 +123,14 @@ def test_roles_run_in_production_mode(compose: dict[str, Any]) -> None:
 
 
 def test_dockerfile_base_image_is_pinned() -> None:
-    for line in (DOCKER / "Dockerfile").read_text().splitlines():
-        if line.startswith("FROM "):
-            image = line.split()[1]
-            assert ":latest" not in image
-            assert re.search(r":\d+\.\d+\.\d+", image) or "@sha256:" in image, image
+    dockerfile = (DOCKER / "Dockerfile").read_text()
+    image = base_image_default(dockerfile)
+    assert image.startswith("python:"), "the official Python image is the default base"
+    assert ":latest" not in image
+    assert re.search(r":\d+\.\d+\.\d+", image) or "@sha256:" in image, image
+    # Every stage is built on that one argument: swapping it swaps the whole image.
+    froms = re.findall(r"^FROM\s+(\S+)", dockerfile, re.M)
+    assert froms and all(image_ref == "${BASE_IMAGE}" for image_ref in froms), froms
 
 
 def test_dockerfile_runs_as_an_unprivileged_user() -> None:
@@ -111,8 +141,9 @@ def test_dockerfile_runs_as_an_unprivileged_user() -> None:
 
 
 def test_dockerfile_is_slim() -> None:
-    stage = final_stage((DOCKER / "Dockerfile").read_text())
-    assert "-slim" in stage.splitlines()[0]
+    dockerfile = (DOCKER / "Dockerfile").read_text()
+    stage = final_stage(dockerfile)
+    assert "-slim" in base_image_default(dockerfile)
     assert "COPY --from=build /opt/venv" in stage  # build tools stay in the build stage
 
 
@@ -137,12 +168,47 @@ def test_env_example_only_names_settings_that_exist() -> None:
             assert f'"{name}"' in source or name in compose_text, f"{name} is read by nothing"
 
 
-def test_compose_config_validates_with_the_docker_client() -> None:
-    docker = shutil.which("docker")
-    if docker is None or subprocess.run([docker, "compose", "version"], capture_output=True).returncode != 0:
-        pytest.skip("the docker client has no compose plugin here; the schema-level tests above cover the file")
-    result = subprocess.run(
-        [docker, "compose", "-f", str(DOCKER / "compose.yaml"), "--env-file", str(DOCKER / ".env.example"), "config", "-q"],
-        capture_output=True, text=True,
-    )
-    assert result.returncode == 0, result.stderr
+def test_compose_config_validates_with_the_compose_client() -> None:
+    services = compose_config("compose.yaml")["services"]
+    assert set(LONG_RUNNING) <= set(services)
+
+
+# --- the test-only override: locally built PostgreSQL and Redis, nothing else changed ---
+
+OVERRIDE = "compose.local-images.yaml"
+
+
+def test_the_override_names_images_and_nothing_else(compose: dict[str, Any]) -> None:
+    override = yaml.safe_load((DOCKER / OVERRIDE).read_text())
+    assert set(override) == {"services"}, "the override may only touch services"
+    for name, service in override["services"].items():
+        assert name in compose["services"], f"the override adds a service: {name}"
+        assert set(service) == {"image"}, f"{name}: the override changes {sorted(set(service) - {'image'})}"
+        assert service["image"] != compose["services"][name]["image"]
+
+
+def test_with_the_override_the_merged_stack_differs_only_in_image_names() -> None:
+    production = compose_config("compose.yaml")
+    local = compose_config("compose.yaml", OVERRIDE)
+    changed = {
+        name for name in production["services"]
+        if production["services"][name].get("image") != local["services"][name].get("image")
+    }
+    assert changed == set(yaml.safe_load((DOCKER / OVERRIDE).read_text())["services"])
+    for config in (production, local):
+        for service in config["services"].values():
+            service.pop("image", None)
+    assert local == production
+
+
+def test_the_local_images_keep_the_official_images_contract() -> None:
+    """What compose.yaml relies on from postgres:* and redis:*: their environment, data
+    directories and CLI tools on PATH."""
+    postgres = (DOCKER / "local" / "postgres.Dockerfile").read_text()
+    entry = (DOCKER / "local" / "postgres-entrypoint.sh").read_text()
+    assert "PGDATA=/var/lib/postgresql/data" in postgres and "/usr/lib/postgresql/15/bin" in postgres
+    assert all(name in entry for name in ("POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD"))
+    redis = (DOCKER / "local" / "redis.Dockerfile").read_text()
+    assert "WORKDIR /data" in redis and "redis-server" in redis
+    for script in ("postgres-entrypoint.sh", "redis-entrypoint.sh"):
+        subprocess.run(["sh", "-n", str(DOCKER / "local" / script)], check=True)

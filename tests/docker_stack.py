@@ -1,0 +1,261 @@
+"""The production compose stack as a test drives it: docker/compose.yaml plus the override
+that swaps in locally built PostgreSQL and Redis images, under a project name of its own,
+published on a free loopback port; and a WebSocket client that follows the Market Gate."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import secrets
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from websockets.exceptions import WebSocketException
+from websockets.sync.client import connect
+
+from tests.docker_engine import DOCKER_DIR, Engine, inspect, run
+
+COMPOSE_FILES = (DOCKER_DIR / "compose.yaml", DOCKER_DIR / "compose.local-images.yaml")
+ROLES = ("web", "worker", "beat", "feed")
+LONG_RUNNING = ("postgres", "redis", *ROLES)
+# Settings of this deployment (docker/.env's role): the demo market, no outside service,
+# a small universe so seeding and scanning take seconds, and a scheduler watchdog that
+# looks every second and calls beat late after WATCHDOG_BEAT_MAX_AGE_SECONDS.
+STACK_SETTINGS = {
+    "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "MARKET_DATA_PROVIDER": "demo",
+    "PRICE_FEED": "demo",
+    "DEMO_TICKERS": "40",
+    "WATCHDOG_ALERT_WEBHOOK_URL": "",
+    "WATCHDOG_INTERVAL_SECONDS": "1",
+    "WATCHDOG_BEAT_MAX_AGE_SECONDS": "3",
+    "BEAT_HEARTBEAT_SECONDS": "1",
+    "CELERY_BEAT_MAX_LOOP_INTERVAL": "1",
+    "WEB_WORKERS": "2",
+    "WORKER_CONCURRENCY": "1",
+}
+# Saves a copy of the latest gate as a new computation (now): post_save pushes it.
+SAVE_GATE = (
+    "from django.utils import timezone; from marketgate.models import MarketGate; "
+    "row = MarketGate.latest(); now = timezone.now(); "
+    "row.pk = row.id = row.slot = None; row._state.adding = True; "
+    "row.as_of = row.computed_at = now; row.save(); print(row.as_of.isoformat())"
+)
+
+
+@dataclass
+class Stack:
+    engine: Engine
+    tag: str
+    port: int
+    workdir: Path
+    project: str = field(default_factory=lambda: f"sgtest{secrets.token_hex(4)}")
+
+    def __post_init__(self) -> None:
+        password = secrets.token_hex(16)
+        settings = {**STACK_SETTINGS, "SECRET_KEY": secrets.token_urlsafe(48), "POSTGRES_PASSWORD": password}
+        self.env_file = self.workdir / "stack.env"
+        self.env_file.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
+        self.env = {
+            "STOCKGATE_ENV_FILE": str(self.env_file),
+            "POSTGRES_PASSWORD": password,
+            "STOCKGATE_TAG": self.tag,
+            "WEB_PUBLISH": f"127.0.0.1:{self.port}",
+        }
+
+    # --- compose ---
+
+    def compose(self, *args: str, timeout: float = 300, check: bool = True,
+                files: tuple[Path, ...] = COMPOSE_FILES) -> subprocess.CompletedProcess[str]:
+        cmd = [*self.engine.compose, "-p", self.project]
+        for path in files:
+            cmd += ["-f", str(path)]
+        return run([*cmd, *args], timeout=timeout, check=check, env={**os.environ, **self.env}, cwd=DOCKER_DIR)
+
+    def exec(self, service: str, *cmd: str, timeout: float = 180, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return self.compose("exec", "-T", service, *cmd, timeout=timeout, check=check)
+
+    def manage(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+        return self.exec("worker", "python", "manage.py", *args, timeout=timeout)
+
+    def sql(self, query: str) -> list[list[str]]:
+        """One query through psql in the postgres container (no Python start-up)."""
+        out = self.exec("postgres", "psql", "-U", "stockgate", "-d", "stockgate", "-tA", "-F", "|", "-c", query).stdout
+        return [line.split("|") for line in out.splitlines() if line]
+
+    def down(self) -> None:
+        self.compose("down", "-v", "--remove-orphans", "-t", "20", timeout=180, check=False)
+
+    # --- containers ---
+
+    def container(self, service: str) -> str:
+        ids = self.compose("ps", "-q", service).stdout.split()
+        assert ids, f"no container for {service}"
+        return ids[0]
+
+    def state_of_container(self, container: str, key: str = "State") -> dict[str, Any]:
+        info = inspect(self.engine.docker, container)[0]
+        state: dict[str, Any] = dict(info[key])  # type: ignore[call-overload]
+        state["RestartCount"] = info["RestartCount"]
+        return state
+
+    def state(self, service: str) -> dict[str, Any]:
+        return self.state_of_container(self.container(service))
+
+    def images(self) -> list[str]:
+        ids = self.compose("ps", "-a", "-q").stdout.split()
+        return sorted({str(info["Config"]["Image"]) for info in inspect(self.engine.docker, *ids)})  # type: ignore[index]
+
+    def health(self, service: str) -> str:
+        return str(self.state(service).get("Health", {}).get("Status", "none"))
+
+    def starts(self) -> dict[str, tuple[int, str]]:
+        """service -> (restart count, started at): changes whenever a container restarts."""
+        return {name: (s["RestartCount"], s["StartedAt"]) for name in LONG_RUNNING for s in [self.state(name)]}
+
+    def wait_healthy(self, services: tuple[str, ...], timeout: float) -> float:
+        started = time.monotonic()
+        deadline = started + timeout
+        pending = list(services)
+        while pending and time.monotonic() < deadline:
+            pending = [name for name in pending if self.health(name) != "healthy"]
+            if pending:
+                time.sleep(1)
+        assert not pending, f"not healthy after {timeout:.0f} s: {[(n, self.health(n)) for n in pending]}\n{self.logs()}"
+        return time.monotonic() - started
+
+    def wait_health(self, service: str, wanted: str, timeout: float) -> float:
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            if self.health(service) == wanted:
+                return time.monotonic() - started
+            time.sleep(1)
+        raise AssertionError(f"{service} not {wanted} within {timeout:.0f} s: {self.health(service)}")
+
+    def logs(self, tail: int = 40) -> str:
+        return self.compose("logs", "--no-color", "--tail", str(tail), check=False).stdout[-8000:]
+
+    def leftovers(self) -> dict[str, list[str]]:
+        """Containers, volumes and networks of this project still known to the engine."""
+        label = f"label=com.docker.compose.project={self.project}"
+        docker = self.engine.docker
+        return {
+            "containers": run([docker, "ps", "-aq", "--filter", label]).stdout.split(),
+            "volumes": run([docker, "volume", "ls", "-q", "--filter", label]).stdout.split()
+            + [v for v in run([docker, "volume", "ls", "-q"]).stdout.split() if v.startswith(self.project)],
+            "networks": run([docker, "network", "ls", "-q", "--filter", label]).stdout.split()
+            + [n for n in run([docker, "network", "ls", "--format", "{{.Name}}"]).stdout.split() if n.startswith(self.project)],
+        }
+
+    # --- network ---
+
+    def network_peers(self) -> tuple[set[ipaddress.IPv4Address | ipaddress.IPv6Address], set[str]]:
+        """The addresses of this project's containers and gateways, and every remote address
+        of every TCP connection inside every running container."""
+        networks = json.loads(run([self.engine.docker, "network", "inspect", *self._network_ids()]).stdout)
+        own: set[ipaddress.IPv4Address | ipaddress.IPv6Address] = set()
+        for network in networks:
+            for config in network["IPAM"]["Config"]:
+                if config.get("Gateway"):
+                    own.add(ipaddress.ip_address(config["Gateway"]))
+            for container in network["Containers"].values():
+                own.add(ipaddress.ip_interface(container["IPv4Address"]).ip)
+        remotes: set[str] = set()
+        for name in LONG_RUNNING:
+            out = self.exec(name, "cat", "/proc/net/tcp", "/proc/net/tcp6").stdout
+            remotes |= _remote_addresses(out)
+        return own, remotes
+
+    def _network_ids(self) -> list[str]:
+        label = f"label=com.docker.compose.project={self.project}"
+        return run([self.engine.docker, "network", "ls", "-q", "--filter", label]).stdout.split()
+
+
+def _remote_addresses(proc_net_tcp: str) -> set[str]:
+    """Remote addresses of connected sockets in /proc/net/tcp{,6} (not listening ones)."""
+    found = set()
+    for line in proc_net_tcp.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) < 4 or fields[0] == "sl" or fields[3] == "0A":  # header or LISTEN
+            continue
+        hex_addr = fields[2].split(":")[0]
+        raw = bytes.fromhex(hex_addr)
+        if len(raw) == 4:
+            address: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.IPv4Address(raw[::-1])
+        else:  # four little-endian 32-bit words
+            address = ipaddress.IPv6Address(b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4)))
+            if address.ipv4_mapped:
+                address = address.ipv4_mapped
+        if not address.is_unspecified:
+            found.add(str(address))
+    return found
+
+
+class GateWatcher:
+    """A dashboard-like WebSocket client of the published web port, subscribed to the
+    Market Gate: reconnects after a lost connection and keeps every gate frame it gets."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.frames: list[dict[str, Any]] = []
+        self.connections = 0
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="gate-watcher", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with connect(self.url, open_timeout=10, close_timeout=2) as ws:
+                    ws.send(json.dumps({"type": "subscribe", "topic": "market-gate"}))
+                    while not self._stop.is_set():
+                        try:
+                            frame = json.loads(ws.recv(timeout=0.5))
+                        except TimeoutError:
+                            continue
+                        if frame.get("type") == "subscribed":
+                            self.connections += 1
+                        elif frame.get("type") == "ping":
+                            ws.send('{"type":"pong"}')
+                        elif frame.get("type") == "market_gate_update":
+                            with self._lock:
+                                self.frames.append({**frame, "connection": self.connections})
+            except (OSError, TimeoutError, WebSocketException):
+                pass
+            self._stop.wait(0.5)
+
+    def wait_subscribed(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while self.connections == 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert self.connections, f"no WebSocket subscription to {self.url} within {timeout:.0f} s"
+
+    def frame_for(self, as_of: str, timeout: float) -> dict[str, Any]:
+        """The first gate frame whose data is the computation of `as_of`."""
+        wanted = datetime.fromisoformat(as_of)
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                for frame in self.frames:
+                    if datetime.fromisoformat(frame["data"]["as_of"]) == wanted:
+                        return frame
+            if time.monotonic() > deadline:
+                seen = [f["data"]["as_of"] for f in self.frames[-5:]]
+                raise AssertionError(f"no market_gate_update for {as_of} within {timeout:.0f} s; last seen {seen}")
+            time.sleep(0.2)
+
+    def last_live_seq(self) -> tuple[str, int] | None:
+        with self._lock:
+            live = [f for f in self.frames if not f.get("snapshot") and "seq" in f]
+        return (live[-1]["epoch"], live[-1]["seq"]) if live else None
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
