@@ -58,6 +58,7 @@ class Stack:
     project: str = field(default_factory=lambda: f"sgtest{secrets.token_hex(4)}")
 
     def __post_init__(self) -> None:
+        self._containers: dict[str, str] = {}
         password = secrets.token_hex(16)
         settings = {**STACK_SETTINGS, "SECRET_KEY": secrets.token_urlsafe(48), "POSTGRES_PASSWORD": password}
         self.env_file = self.workdir / "stack.env"
@@ -81,12 +82,15 @@ class Stack:
     def exec(self, service: str, *cmd: str, timeout: float = 180, check: bool = True) -> subprocess.CompletedProcess[str]:
         return self.compose("exec", "-T", service, *cmd, timeout=timeout, check=check)
 
+    def docker_exec(self, service: str, *cmd: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        return run([self.engine.docker, "exec", self.container(service), *cmd], timeout=timeout)
+
     def manage(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
         return self.exec("worker", "python", "manage.py", *args, timeout=timeout)
 
     def sql(self, query: str) -> list[list[str]]:
         """One query through psql in the postgres container (no Python start-up)."""
-        out = self.exec("postgres", "psql", "-U", "stockgate", "-d", "stockgate", "-tA", "-F", "|", "-c", query).stdout
+        out = self.docker_exec("postgres", "psql", "-U", "stockgate", "-d", "stockgate", "-tA", "-F", "|", "-c", query).stdout
         return [line.split("|") for line in out.splitlines() if line]
 
     def down(self) -> None:
@@ -95,9 +99,13 @@ class Stack:
     # --- containers ---
 
     def container(self, service: str) -> str:
-        ids = self.compose("ps", "-q", service).stdout.split()
-        assert ids, f"no container for {service}"
-        return ids[0]
+        # Looked up once: a restart keeps the container (and its id); docker-compose 1.29
+        # is a Python program whose every start costs a second of CPU.
+        if service not in self._containers:
+            ids = self.compose("ps", "-a", "-q", service).stdout.split()
+            assert ids, f"no container for {service}"
+            self._containers[service] = ids[0]
+        return self._containers[service]
 
     def state_of_container(self, container: str, key: str = "State") -> dict[str, Any]:
         info = inspect(self.engine.docker, container)[0]
@@ -124,7 +132,9 @@ class Stack:
         deadline = started + timeout
         pending = list(services)
         while pending and time.monotonic() < deadline:
-            pending = [name for name in pending if self.health(name) != "healthy"]
+            infos = inspect(self.engine.docker, *(self.container(name) for name in pending))
+            pending = [name for name, info in zip(pending, infos, strict=True)
+                       if info["State"].get("Health", {}).get("Status") != "healthy"]  # type: ignore[attr-defined]
             if pending:
                 time.sleep(1)
         assert not pending, f"not healthy after {timeout:.0f} s: {[(n, self.health(n)) for n in pending]}\n{self.logs()}"
@@ -168,7 +178,7 @@ class Stack:
                 own.add(ipaddress.ip_interface(container["IPv4Address"]).ip)
         remotes: set[str] = set()
         for name in LONG_RUNNING:
-            out = self.exec(name, "cat", "/proc/net/tcp", "/proc/net/tcp6").stdout
+            out = self.docker_exec(name, "cat", "/proc/net/tcp", "/proc/net/tcp6").stdout
             remotes |= _remote_addresses(out)
         return own, remotes
 
