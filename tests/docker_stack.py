@@ -261,10 +261,10 @@ class GateWatcher:
                 raise AssertionError(f"no market_gate_update for {as_of} within {timeout:.0f} s; last seen {seen}")
             time.sleep(0.2)
 
-    def last_live_seq(self) -> tuple[str, int] | None:
+    def saw_epoch(self, epoch: float) -> bool:
+        """Whether a gate frame carried the computation of this as_of (Unix seconds)."""
         with self._lock:
-            live = [f for f in self.frames if not f.get("snapshot") and "seq" in f]
-        return (live[-1]["epoch"], live[-1]["seq"]) if live else None
+            return any(abs(datetime.fromisoformat(f["data"]["as_of"]).timestamp() - epoch) < 1e-3 for f in self.frames)
 
     def close(self) -> None:
         self._stop.set()
