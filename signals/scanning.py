@@ -220,9 +220,11 @@ def load_market(as_of: date, params: ScanParams, *, strict: bool):
 
 
 def gate_status_for(day: date) -> str | None:
-    """Status of the latest gate computed for `day`; None when there is none (the cap
-    treats that as YELLOW: an unmeasured market is not a green light)."""
-    return MarketGate.objects.filter(trading_date=day).latest_first().values_list("status", flat=True).first()
+    """Status of the session's final gate, else of its latest (live) gate; None when
+    there is none (the cap treats that as YELLOW: an unmeasured market is not a green light)."""
+    rows = MarketGate.objects.filter(trading_date=day)
+    final = rows.final().latest_first().values_list("status", flat=True).first()
+    return final or rows.latest_first().values_list("status", flat=True).first()
 
 
 def select_signals(

@@ -195,6 +195,10 @@ DEMO_TICKERS = envint("DEMO_TICKERS", 300)
 # Period of update-market-gate in seconds (beat schedule default; editable in admin).
 GATE_PERIOD_SECONDS = envint("GATE_PERIOD_SECONDS", 300)
 GATE_STALE_GRACE_SECONDS = envint("GATE_STALE_GRACE_SECONDS", 120)
+# The daily ingest takes a session this many minutes after its close (calendar hours)
+# and catches up at most this many missing sessions per run.
+INGEST_DELAY_MINUTES = envint("INGEST_DELAY_MINUTES", 5)
+INGEST_CATCH_UP_SESSIONS = envint("INGEST_CATCH_UP_SESSIONS", 20)
 # Overrides of marketgate.gate.GateParams fields, e.g. {"green_min": 70}.
 GATE_PARAMS: dict[str, float] = {}
 # Overrides of signals.scanner.ScanParams fields, e.g. {"min_score": 55}.
