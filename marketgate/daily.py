@@ -33,10 +33,8 @@ class DailyReport:
     waiting: str = ""  # why nothing was due
 
     def summary(self) -> str:
-        if not self.sessions and not self.gates:
-            return self.waiting or "nothing to do"
-        days = ", ".join(d.isoformat() for d in self.sessions) or "none"
-        text = f"sessions ingested: {days}; final gates: {'; '.join(self.gates) or 'none'}"
+        days = ", ".join(d.isoformat() for d in self.sessions) or f"none ({self.waiting or 'nothing due'})"
+        text = f"sessions ingested: {days}; final gates: {'; '.join(self.gates) or 'none missing'}"
         return f"{text}; {self.ingest.summary()}" if self.ingest else text
 
 
