@@ -94,25 +94,28 @@ def detect_adjustments(bars: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, columns=FACTOR_COLUMNS)
 
 
-def cumulative_factors(bars: pd.DataFrame, factors: pd.DataFrame) -> np.ndarray:
+def cumulative_factors(bars: pd.DataFrame, factors: pd.DataFrame | None) -> np.ndarray:
     """Per row of `bars` (in its order): the product of the factors of later ex-dates."""
     result = np.ones(len(bars))
     if factors is None or factors.empty or bars.empty:
         return result
-    days = pd.to_datetime(bars["date"]).dt.date.to_numpy()
-    tickers = bars["ticker"].astype(str).to_numpy()
-    f = factors.assign(ex_date=pd.to_datetime(factors["ex_date"]).dt.date)
-    for ticker, group in f.groupby(f["ticker"].astype(str)):
-        mask = tickers == ticker
-        if not mask.any():
+    tickers = bars["ticker"].astype(str)
+    affected = np.flatnonzero(tickers.isin(set(factors["ticker"].astype(str))).to_numpy())
+    if not affected.size:
+        return result
+    days = pd.to_datetime(bars["date"]).to_numpy()[affected].astype("datetime64[D]")
+    f = factors.assign(ticker=factors["ticker"].astype(str),
+                       ex_date=pd.to_datetime(factors["ex_date"]).to_numpy().astype("datetime64[D]"))
+    by_ticker = pd.Series(affected).groupby(tickers.to_numpy()[affected]).indices
+    for ticker, group in f.groupby("ticker"):
+        rows = by_ticker.get(ticker)
+        if rows is None:
             continue
         group = group.sort_values("ex_date")
-        ex_dates = group["ex_date"].to_numpy()
         # Suffix products: a row before the k-th ex-date carries factors k..end.
-        suffix = np.cumprod(group["factor"].to_numpy(dtype=float)[::-1])[::-1]
-        suffix = np.append(suffix, 1.0)
-        position = np.searchsorted(ex_dates, days[mask], side="right")
-        result[mask] = suffix[position]
+        suffix = np.append(np.cumprod(group["factor"].to_numpy(dtype=float)[::-1])[::-1], 1.0)
+        position = np.searchsorted(group["ex_date"].to_numpy(), days[rows], side="right")
+        result[affected[rows]] = suffix[position]
     return result
 
 

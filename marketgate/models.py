@@ -251,3 +251,32 @@ class MarketGate(models.Model):
             "timestamp": timezone.localtime(self.computed_at).isoformat(),
             "data": self.to_data(now),
         }
+
+
+class AdjustmentSource(models.TextChoices):
+    PRICE_LIMIT = "price_limit", "가격제한폭 초과 (자동 감지)"
+    PROVIDER = "provider", "데이터 제공자 수정주가"
+    MANUAL = "manual", "수동 입력"
+
+
+class AdjustmentFactor(models.Model):
+    """A corporate action of one ticker (split, reverse split, bonus issue...).
+
+    Stored bars stay as traded (display, fills); indicators, moving averages, bases and
+    breadth divide the prices before `ex_date` by `factor` (marketgate.adjustments).
+    """
+
+    ticker = models.CharField(max_length=6, db_index=True)
+    ex_date = models.DateField()
+    factor = models.FloatField(help_text="prices before ex_date are divided by this, volumes multiplied")
+    source = models.CharField(max_length=16, choices=AdjustmentSource.choices, default=AdjustmentSource.PRICE_LIMIT)
+    prev_close = models.FloatField(null=True, blank=True)
+    open = models.FloatField(null=True, blank=True, help_text="the ex-date's open the factor was read from")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["ticker", "ex_date"], name="adjustment_unique_ticker_date")]
+        ordering = ["ticker", "ex_date"]
+
+    def __str__(self) -> str:
+        return f"{self.ticker} {self.ex_date} ÷{self.factor:g}"

@@ -29,6 +29,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from marketgate import calendar
+from marketgate.adjustment_store import adjusted
 from marketgate.models import MarketGate
 from signals import scan_loading
 from signals.broadcasts import broadcast_signals
@@ -216,7 +217,10 @@ def load_market(as_of: date, params: ScanParams, *, strict: bool):
     sessions = max(params.history_sessions, params.required_sessions) + EXTRA_SESSIONS
     start = scan_loading.bar_window_start(latest, sessions)
     assert start is not None
-    return scan_loading.load_bars(start, latest), scan_loading.load_instruments()
+    # Indicators, MAs and bases run on split-adjusted history; the scan date's own prices
+    # (entry, stop, display) are the traded ones, since adjustment only rescales earlier bars.
+    bars = adjusted(scan_loading.load_bars(start, latest), until=latest)
+    return bars, scan_loading.load_instruments()
 
 
 def gate_status_for(day: date) -> str | None:

@@ -110,3 +110,17 @@ def test_other_tickers_and_missing_columns():
     assert cumulative_factors(bars, factors).tolist() == [2.0, 1.0, 1.0, 1.0]
     with pytest.raises(ValueError, match="missing close"):
         detect_adjustments(bars.drop(columns=["close"]))
+
+
+def test_a_split_is_not_a_52_week_low_in_derived_breadth(top100):
+    from marketgate.breadth import derive_breadth
+
+    def on(frame: pd.DataFrame, day: str) -> tuple[int, float]:
+        row = frame[frame["date"].astype(str) == day].iloc[0]
+        return int(row["new_lows"]), round(float(row["pct_above_ma50"]), 2)
+
+    raw = derive_breadth(top100)
+    adjusted = derive_breadth(adjust_bars(top100).drop(columns="adj_factor"))
+    # 2024-07-12: raw, 086280's halved price is the day's one new low and below its MA50.
+    assert on(raw, "2024-07-12") == (1, 75.0)
+    assert on(adjusted, "2024-07-12") == (0, 76.04)
