@@ -9,7 +9,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from marketgate.importers_market import parse_listing
+from marketgate.market_files import parse_listing
 from signals.scanner import scan
 
 pytestmark = pytest.mark.realdata
