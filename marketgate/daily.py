@@ -19,7 +19,7 @@ from django.db.models import Max
 from marketgate import calendar
 from marketgate.gating import compute_and_save
 from marketgate.ingest import IngestReport, ingest
-from marketgate.models import IndexBar, MarketGate
+from marketgate.models import BarFetchFailure, IndexBar, MarketGate
 from marketgate.providers.base import MarketDataProvider
 
 log = logging.getLogger(__name__)
@@ -84,13 +84,18 @@ def sessions_without_final_gate(upto: date) -> list[date]:
 def run_daily(provider: MarketDataProvider, moment: datetime, now: datetime) -> DailyReport:
     report = DailyReport()
     due, report.waiting = due_sessions(moment)
+    last = last_closed_session(moment)
+    if not due and last is not None and BarFetchFailure.objects.exists():
+        # Everything is stored but some tickers failed earlier: ask them again.
+        retry = BarFetchFailure.objects.order_by("missing_since").values_list("missing_since", flat=True).first()
+        report.ingest = ingest(provider, retry, last, per_ticker=True)
+        report.waiting += f"; retried {report.ingest.bars} bars of earlier failures"
     if due:
-        report.ingest = ingest(provider, due[0], due[-1], listing=True)
+        report.ingest = ingest(provider, due[0], due[-1], per_ticker=True)
         report.sessions = [d for d in due if IndexBar.objects.filter(index="KOSPI", date=d).exists()]
         lost = sorted(set(due) - set(report.sessions))
         if lost:
             log.warning("daily ingest: the provider has no KOSPI bar for %s yet", ", ".join(map(str, lost)))
-    last = last_closed_session(moment)
     if last is not None:
         for day in sessions_without_final_gate(last):
             outcome = compute_and_save(now, provider=provider, on_date=day)

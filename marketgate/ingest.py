@@ -11,6 +11,7 @@ import pandas as pd
 from marketgate import bulk
 from marketgate.adjustment_store import adjusted, describe, refresh_adjustments
 from marketgate.breadth import derive_breadth
+from marketgate.ingest_missing import fetch_missing_bars, universe
 from marketgate.models import DailyBar, Instrument, InstrumentKind
 from marketgate.providers.base import MarketDataProvider
 
@@ -27,6 +28,8 @@ class IngestReport:
     index_bars: dict[str, int] = field(default_factory=dict)
     breadth_days: dict[str, int] = field(default_factory=dict)
     adjustments: list[str] = field(default_factory=list)  # corporate actions found
+    failed: dict[str, str] = field(default_factory=dict)  # tickers whose bars could not be fetched
+    listing_error: str = ""
 
     def summary(self) -> str:
         index = ", ".join(f"{k} {v}" for k, v in self.index_bars.items())
@@ -34,18 +37,34 @@ class IngestReport:
         text = f"{self.instruments} instruments, {self.bars} daily bars, index bars: {index}; breadth days: {breadth}"
         if self.adjustments:
             text += f"; corporate actions: {'; '.join(self.adjustments)}"
+        if self.failed:
+            text += f"; {len(self.failed)} tickers failed (retried next run): {', '.join(list(self.failed)[:10])}"
+        if self.listing_error:
+            text += f"; listing unavailable, stored instruments used ({self.listing_error[:120]})"
         return text
 
 
-def ingest(provider: MarketDataProvider, start: date, end: date, *, listing: bool = True) -> IngestReport:
-    """Store what `provider` has between start and end (inclusive); idempotent."""
+def ingest(provider: MarketDataProvider, start: date, end: date, *, listing: bool = True,
+           per_ticker: bool = False) -> IngestReport:
+    """Store what `provider` has between start and end (inclusive); idempotent.
+
+    `per_ticker` (the daily ingest): each ticker is asked only for the sessions after its
+    own last stored bar, failures are recorded and retried by later runs, and a listing
+    the provider cannot give falls back to the stored instruments.
+    """
     report = IngestReport()
-    if listing:
-        frame = provider.listing()
-        bulk.upsert_instruments(frame)
-        report.instruments = len(frame)
-    bars = provider.daily_bars(None, start, end)
-    if not bars.empty:
+    if per_ticker:
+        tickers, report.listing_error = universe(provider)
+        report.instruments = len(tickers)
+        missing = fetch_missing_bars(provider, tickers, start, end)
+        bars, report.failed = missing.bars, missing.failed
+    else:
+        if listing:
+            frame = provider.listing()
+            bulk.upsert_instruments(frame)
+            report.instruments = len(frame)
+        bars = provider.daily_bars(None, start, end)
+    if bars is not None and not bars.empty:
         bars = bars.copy()
         bars["halted"] = (bars["open"].fillna(0) <= 0) & (bars["volume"].fillna(0) <= 0)
         bulk.ensure_instruments(bars["ticker"])

@@ -280,3 +280,17 @@ class AdjustmentFactor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticker} {self.ex_date} ÷{self.factor:g}"
+
+
+class BarFetchFailure(models.Model):
+    """A ticker whose daily bars the provider could not deliver; the daily ingest
+    retries it on its next runs (only its missing sessions) until it succeeds."""
+
+    ticker = models.CharField(max_length=6, primary_key=True)
+    missing_since = models.DateField(help_text="first session not stored")
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.ticker} missing since {self.missing_since} ({self.attempts} attempts)"
