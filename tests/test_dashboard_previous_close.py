@@ -21,14 +21,14 @@ def test_a_previous_close_gate_in_session_is_labelled_so(browser, server):  # no
     page = watched.page
     watched.wait_subscribed("market-gate")
     publish("market-gate", _previous_close(57))
-    page.wait_for_function("document.getElementById('gate-level').textContent === '57'", timeout=3_000)
+    page.wait_for_function("document.getElementById('gate-level').textContent === '57'", timeout=10_000)
     badge = page.locator("#freshness")
     assert badge.inner_text() == "전일 종가 기준" and badge.get_attribute("data-fresh") == "previous"
     # A live row afterwards is LIVE again.
     live = gate_frame(58, "YELLOW")
     live["data"]["basis"] = "live"
     publish("market-gate", live)
-    page.wait_for_function("document.getElementById('freshness').textContent === 'LIVE'", timeout=3_000)
+    page.wait_for_function("document.getElementById('freshness').textContent === 'LIVE'", timeout=10_000)
 
 
 def test_english_label(browser, server):  # noqa: F811
@@ -36,4 +36,4 @@ def test_english_label(browser, server):  # noqa: F811
     watched.wait_subscribed("market-gate")
     publish("market-gate", _previous_close(61))
     watched.page.wait_for_function("document.getElementById('freshness').textContent === 'Previous close'",
-                                   timeout=3_000)
+                                   timeout=10_000)

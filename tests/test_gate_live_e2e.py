@@ -103,9 +103,9 @@ def feed_values() -> dict[str, tuple[float, str]]:
     return out
 
 
-def run_session(env: dict[str, str], seconds: float, *, with_feed: bool) -> set[tuple[str, float, str]]:
-    """Worker + beat (+ feed) in session for `seconds`; returns every (index, value, as_of)
-    the feed stored while they ran."""
+def run_session(env: dict[str, str], rows: int, *, with_feed: bool) -> set[tuple[str, float, str]]:
+    """Worker + beat (+ feed) in session until `rows` session rows are saved (at most
+    90 s); returns every (index, value, as_of) the feed stored while they ran."""
     procs: list[Proc] = []
     seen: set[tuple[str, float, str]] = set()
     try:
@@ -118,8 +118,8 @@ def run_session(env: dict[str, str], seconds: float, *, with_feed: bool) -> set[
                 assert time.monotonic() < deadline and feed.alive(), feed.output()[-3000:]
                 time.sleep(0.1)
         procs += [worker(IN_SESSION, **env).start(), beat(IN_SESSION, **env).start()]
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and MarketGate.objects.exclude(basis="close").count() < rows:
             seen |= {(name, value, as_of) for name, (value, as_of) in feed_values().items()}
             time.sleep(0.03)
     finally:
@@ -150,7 +150,7 @@ def check_final_and_scan(run: ScanRun) -> None:
 
 
 def test_with_the_feed_every_session_row_is_the_feeds_index_then_the_close_is_final(market):
-    seen = run_session(market, 25, with_feed=True)
+    seen = run_session(market, 3, with_feed=True)
     rows = list(MarketGate.objects.filter(trading_date=SESSION))
     assert len(rows) >= 3
     stored = {(name, value) for name, value, _ in seen}
@@ -163,7 +163,7 @@ def test_with_the_feed_every_session_row_is_the_feeds_index_then_the_close_is_fi
 
 
 def test_without_a_live_index_session_rows_are_the_labelled_previous_close_then_the_close_is_final(market):
-    run_session(market, 25, with_feed=False)
+    run_session(market, 3, with_feed=False)
     rows = list(MarketGate.objects.exclude(basis="close"))
     assert len(rows) >= 3
     assert {(r.basis, r.trading_date, r.as_of, r.provisional) for r in rows} == {
