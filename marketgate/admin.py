@@ -2,7 +2,16 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from marketgate.models import BreadthDay, DailyBar, IndexBar, Instrument, IntradayBar, MarketGate, Quote
+from marketgate.models import (
+    AdjustmentFactor,
+    BreadthDay,
+    DailyBar,
+    IndexBar,
+    Instrument,
+    IntradayBar,
+    MarketGate,
+    Quote,
+)
 
 
 @admin.register(MarketGate)
@@ -55,4 +64,11 @@ class QuoteAdmin(admin.ModelAdmin):
 class IntradayBarAdmin(admin.ModelAdmin):
     list_display = ("ticker", "minute", "open", "high", "low", "close", "volume", "ticks")
     list_filter = ("session_date",)
+    search_fields = ("ticker",)
+
+
+@admin.register(AdjustmentFactor)
+class AdjustmentFactorAdmin(admin.ModelAdmin):
+    list_display = ("ticker", "ex_date", "factor", "source", "prev_close", "open", "updated_at")
+    list_filter = ("source",)
     search_fields = ("ticker",)

@@ -74,6 +74,8 @@ class GateResult:
     pending_status: GateStatus | None = None
     pending_count: int = 0
     hysteresis_reason: str = ""
+    cap_reason: str = ""  # why the level may not reach GREEN ("" = it may)
+    cap_reason_ko: str = ""
 
     @property
     def flags(self) -> dict[str, bool]:
@@ -98,6 +100,9 @@ class GateResult:
                     "reason": _line_for(self.override_reason, summary.name),
                     "reason_ko": _line_for(self.override_reason_ko, summary.name),
                 })
+        if self.cap_reason:
+            rows.append({"name": "override", "points": 0, "max": 0, "known": True, "market": "",
+                         "reason": self.cap_reason, "reason_ko": self.cap_reason_ko})
         return rows  # type: ignore[return-value]
 
 
@@ -118,6 +123,13 @@ class _IndexScore:
     summary: IndexSummary
     components: list[Component] = field(default_factory=list)
     override: Override = field(default_factory=Override)
+    # The level that enters the combination: a correction's cap is applied to the
+    # combined level instead (one index in correction must not be averaged away).
+    combine_level: float | None = None
+
+    @property
+    def capped(self) -> bool:
+        return self.override.correction and not self.override.follow_through
 
 
 def _score_index(s: Series, breadth: BreadthHistory | None, as_of_date: date, p: GateParams) -> _IndexScore:
@@ -133,12 +145,14 @@ def _score_index(s: Series, breadth: BreadthHistory | None, as_of_date: date, p:
     got = [c.to_dict() for c in components if c.known]
     maximum = sum(float(c["max"]) for c in got)
     level: float | None = None
+    combine_level: float | None = None
     override = Override()
     if maximum > 0:
         level = 100.0 * sum(float(c["points"] or 0) for c in got) / maximum
         override = evaluate_overrides(s, dd, p)
         if override.follow_through and not override.correction and level >= p.ftd_floor:
             override = Override()  # a floor that lifts nothing is not reported
+        combine_level = level if override.correction and not override.follow_through else override.apply(level, p)
         level = override.apply(level, p)
     change = None
     if len(s) >= 2 and s.close[-2] > 0:
@@ -149,7 +163,35 @@ def _score_index(s: Series, breadth: BreadthHistory | None, as_of_date: date, p:
         provisional=s.provisional, correction=override.correction, follow_through=override.follow_through,
         distribution_days=dd.count,
     )
-    return _IndexScore(summary, components, override)
+    return _IndexScore(summary, components, override, combine_level)
+
+
+@dataclass(frozen=True)
+class _Cap:
+    level: float
+    reason: str = ""
+    reason_ko: str = ""
+
+
+def _green_cap(scores: list[_IndexScore], p: GateParams) -> _Cap | None:
+    """YELLOW at most when the level rests on too little: a component GREEN needs
+    (trend, drawdown) is unknown for an index in the level, or less than
+    green_min_known_share of the points are known."""
+    counted = [sc for sc in scores if sc.combine_level is not None and p.weight(sc.summary.name) > 0]
+    missing = [f"{sc.summary.name} {c.name}" for sc in counted for c in sc.components
+               if c.name in p.green_requires and not c.known]
+    total = sum(p.weight(sc.summary.name) * sum(c.max for c in sc.components) for sc in counted)
+    known_max = sum(p.weight(sc.summary.name) * sum(c.max for c in sc.components if c.known) for sc in counted)
+    share = known_max / total if total else 0.0
+    ceiling = math.ceil(p.threshold_green) - 1
+    if missing:
+        return _Cap(ceiling, f"GREEN needs {', '.join(missing)} known: level capped at {ceiling}",
+                    f"GREEN 불가 ({', '.join(missing)} 알 수 없음): 레벨 상한 {ceiling}")
+    if share < p.green_min_known_share:
+        return _Cap(ceiling, f"only {share:.0%} of the points known (GREEN needs {p.green_min_known_share:.0%}): "
+                             f"level capped at {ceiling}",
+                    f"점수의 {share:.0%}만 확인됨 (GREEN은 {p.green_min_known_share:.0%} 필요): 레벨 상한 {ceiling}")
+    return None
 
 
 def _round_level(level: float) -> int:
@@ -220,15 +262,24 @@ def compute_gate(
         s = prepare_series(history, as_of_date, live.get(history.name), params)
         if s is not None:
             scores.append(_score_index(s, breadth.get(history.name), as_of_date, params))
-    weighted = [(params.weight(sc.summary.name), sc.summary.level) for sc in scores
-                if sc.summary.level is not None and params.weight(sc.summary.name) > 0]
+    weighted = [(params.weight(sc.summary.name), sc.combine_level) for sc in scores
+                if sc.combine_level is not None and params.weight(sc.summary.name) > 0]
     total_weight = sum(w for w, _ in weighted)
     if not weighted or total_weight <= 0:
         return None
     raw_level = sum(w * lvl for w, lvl in weighted) / total_weight  # type: ignore[operator]
+    if any(sc.capped for sc in scores):
+        raw_level = min(raw_level, params.correction_cap)
+    green_cap = _green_cap(scores, params)
+    if green_cap is not None:
+        raw_level = min(raw_level, green_cap.level)
     level = _round_level(raw_level)
     status, pending, count, why = apply_hysteresis(level, previous, params)
+    if green_cap is not None and status == "GREEN":
+        status, why = "YELLOW", green_cap.reason  # hysteresis must not hold a colour the data cannot back
     overrides = [sc.override for sc in scores if sc.override.reason]
+    reasons = [o.reason for o in overrides] + ([green_cap.reason] if green_cap else [])
+    reasons_ko = [o.reason_ko for o in overrides] + ([green_cap.reason_ko] if green_cap else [])
     return GateResult(
         status=status,
         level=level,
@@ -238,8 +289,10 @@ def compute_gate(
         correction=any(o.correction for o in overrides),
         follow_through=any(o.follow_through for o in overrides),
         provisional=any(sc.summary.provisional for sc in scores),
-        override_reason="\n".join(o.reason for o in overrides),
-        override_reason_ko="\n".join(o.reason_ko for o in overrides),
+        override_reason="\n".join(reasons),
+        override_reason_ko="\n".join(reasons_ko),
+        cap_reason=green_cap.reason if green_cap else "",
+        cap_reason_ko=green_cap.reason_ko if green_cap else "",
         as_of_date=as_of_date,
         raw_level=raw_level,
         pending_status=pending,

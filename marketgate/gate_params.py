@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+COMPONENT_NAMES = ("trend", "distribution", "breadth", "new_highs_lows", "drawdown")
+
 
 @dataclass(frozen=True)
 class GateParams:
@@ -67,7 +69,13 @@ class GateParams:
     # Fewer sessions than this and "the high" would mean little: unknown.
     drawdown_min_sessions: int = 120
 
-    # Correction: close below MA120 with >= 6 distribution days caps the level at 39.
+    # GREEN needs these components known for every index in the level, and at least
+    # half of the (weighted) points known; otherwise the level is capped at 69.
+    green_requires: tuple[str, ...] = ("trend", "drawdown")
+    green_min_known_share: float = 0.5
+
+    # Correction: close below MA120 with >= 6 distribution days caps the combined level
+    # at 39 (whichever index is in correction).
     correction_dd_count: int = 6
     correction_cap: float = 39
     # Follow-through: in correction, day >= 4 of a rally attempt, index up >= 1.25% on
@@ -88,7 +96,14 @@ class GateParams:
     weight_kosdaq: float = 0.5
 
     def __post_init__(self) -> None:
+        unknown = set(self.green_requires) - set(COMPONENT_NAMES)
+        if isinstance(self.green_requires, str) or unknown:
+            raise ValueError(f"GATE_PARAMS['green_requires'] must list component names of {', '.join(COMPONENT_NAMES)}")
+        if not 0 <= self.green_min_known_share <= 1:
+            raise ValueError("GATE_PARAMS['green_min_known_share'] must be within 0..1")
         for f in fields(self):
+            if f.name == "green_requires":
+                continue
             value = getattr(self, f.name)
             values = value if isinstance(value, tuple) else (value,)
             for v in values:

@@ -1,7 +1,13 @@
-"""Load the gate's inputs from the database and the live provider, compute, save a row.
+"""Load the gate's inputs from the database and the live index, compute, save a row.
 
-Orchestration only: the formula is marketgate.gate (pure). The task, `compute_gate`
-and `seed_demo` all call compute_and_save().
+Orchestration only: the formula is marketgate.gate (pure). The tasks, `compute_gate`
+and `seed_demo` all call compute_and_save(); the daily ingest calls final_row() through
+it (`on_date`) once a session's bars are stored.
+
+Rows are ordered by trading date then slot (models.MarketGate). Three kinds exist:
+`live` (in session, provisional, the feed's index values and their as_of), `close`
+(the final gate of a session: the hysteresis chain) and `previous_close` (in session
+without a live index: the last close's gate, dated with that session).
 """
 
 from __future__ import annotations
@@ -17,11 +23,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from marketgate import calendar
-from marketgate.gate import compute_gate
+from marketgate.gate import GateResult, compute_gate
 from marketgate.gate_inputs import BreadthHistory, IndexHistory, LiveIndex, PreviousGate
 from marketgate.gate_params import GateParams
 from marketgate.history import breadth_history_from_frame
-from marketgate.models import BreadthDay, IndexBar, MarketGate
+from marketgate.live_index import LiveValue, live_values
+from marketgate.models import BreadthDay, GateBasis, IndexBar, MarketGate
 from marketgate.providers.base import MarketDataProvider, get_provider
 
 log = logging.getLogger(__name__)
@@ -29,6 +36,9 @@ log = logging.getLogger(__name__)
 # 252 sessions for the drawdown high plus room for MA120 and distribution windows.
 HISTORY_SESSIONS = 300
 SECTOR_SIGNAL_PCT = 1.0
+# An index whose last bar is older than this before a gate date is not covered then
+# (takes no part) rather than missing that session.
+STALE_INDEX_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -71,9 +81,15 @@ def breadth_history(market: str, until: date) -> BreadthHistory | None:
     return breadth_history_from_frame(frame)
 
 
-def previous_gate() -> PreviousGate | None:
-    last = MarketGate.latest()
-    return PreviousGate(last.status, last.level) if last else None  # type: ignore[arg-type]
+def previous_gate(day: date) -> PreviousGate | None:
+    """Hysteresis' previous for `day`: the newest final row of an earlier session, so a
+    colour moves by sessions, never by five-minute runs, and a backfill never sees a
+    later day (no look-ahead)."""
+    last = MarketGate.objects.final_before(day)
+    if last is None:
+        return None
+    return PreviousGate(last.status, last.level, last.pending_status or None,  # type: ignore[arg-type]
+                        last.pending_count)
 
 
 def slot_for(moment: datetime) -> datetime:
@@ -99,57 +115,126 @@ def compute_and_save(
     dry_run: bool = False,
     require_session: bool = True,
 ) -> GateOutcome:
-    """The gate now (live index as the provisional close) or after the close of `on_date`.
+    """The gate now, or the final gate of the session `on_date`.
 
-    In session, or for an explicit date, it computes; outside the session (task mode)
-    it saves nothing new and the last row reads as closed. With no index data at all
-    there is no row (never a default).
+    In session: from the live index values (the feed's, else the provider's), marked
+    provisional with their own as_of; without them, a row labelled previous-close that
+    carries the last close's date and as_of. Outside the session (task mode) nothing is
+    saved; with require_session=False the last session's final gate is computed. With no
+    index data at all there is no row (never a default).
     """
     now = now or timezone.now()
     provider = provider or get_provider()
+    if on_date is not None:
+        return _save(final_row(on_date, provider, now), dry_run)
     market_time = market_now(provider, now)
     state = calendar.session_state(market_time)
-    live: dict[str, LiveIndex] = {}
-    if on_date is None:
-        if require_session and state != "open":
+    if state != "open":
+        if require_session:
             return GateOutcome(None, None, f"market is {state}; nothing computed")
-        gate_date = calendar.trading_date(market_time)
-        if state == "open":
-            fraction = calendar.elapsed_fraction(market_time)
-            for name in ("KOSPI", "KOSDAQ"):
-                quote = provider.live_index(name, now)  # type: ignore[arg-type]
-                if quote is not None:
-                    live[name] = LiveIndex(quote.value, quote.volume, quote.as_of, fraction)
-        as_of = market_time
-    else:
-        gate_date = on_date
-        hours = calendar.session_hours(on_date)
-        as_of = hours[1] if hours else datetime.combine(on_date, datetime.min.time(), calendar.KST)
-    include_today = not live
-    histories = {name: index_history(name, gate_date, include_until=include_today) for name in ("KOSPI", "KOSDAQ")}
-    breadth = {m: b for m in ("KOSPI", "KOSDAQ") if (b := breadth_history(m, gate_date)) is not None}
-    result = compute_gate(histories["KOSPI"], histories["KOSDAQ"], breadth, as_of_date=gate_date,
-                          live=live or None, previous=previous_gate(), params=params())
+        return _save(final_row(calendar.trading_date(market_time), provider, now), dry_run)
+    today = calendar.trading_date(market_time)
+    live = live_values(provider, now, today)
+    if live:
+        return _save(_live_row(today, live, provider, now, market_time), dry_run)
+    return _previous_close(today, provider, now, dry_run)
+
+
+@dataclass(frozen=True)
+class _Planned:
+    row: MarketGate | None
+    reason: str
+
+
+def final_row(day: date, provider: MarketDataProvider, now: datetime) -> _Planned:
+    """The final (non-provisional) gate of session `day` from its stored closing bars."""
+    histories = {name: index_history(name, day, include_until=True) for name in ("KOSPI", "KOSDAQ")}
+    missing = [name for name, h in histories.items() if h is not None and _misses(h, day)]
+    if missing:
+        return _Planned(None, f"no {'/'.join(missing)} bar for {day} (ingest the session first); no gate row")
+    hours = calendar.session_hours(day)
+    as_of = hours[1] if hours else datetime.combine(day, calendar.REGULAR_CLOSE, calendar.KST)
+    result = compute_gate(histories["KOSPI"], histories["KOSDAQ"], _breadth(day), as_of_date=day,
+                          previous=previous_gate(day), params=params())
     if result is None:
-        return GateOutcome(None, None, f"no index data up to {gate_date}; no gate row")
+        return _Planned(None, f"no index data up to {day}; no gate row")
+    row = _row(result, basis=GateBasis.CLOSE, session="closed", as_of=as_of, now=now,
+               source=provider.name, slot=as_of, sectors=[])
+    return _Planned(row, "")
+
+
+def _misses(history: IndexHistory, day: date) -> bool:
+    """True when an index that was trading around `day` has no bar for it; an index
+    whose data ends long before (not covered then) simply takes no part."""
+    last = history.dates[-1]
+    return last < day and (day - last).days <= STALE_INDEX_DAYS
+
+
+def _live_row(today: date, live: dict[str, LiveValue], provider: MarketDataProvider, now: datetime,
+              market_time: datetime) -> _Planned:
+    fraction = calendar.elapsed_fraction(market_time)
+    inputs = {name: LiveIndex(v.value, v.volume, v.as_of, fraction) for name, v in live.items()}
+    histories = {name: index_history(name, today, include_until=False) for name in ("KOSPI", "KOSDAQ")}
+    result = compute_gate(histories["KOSPI"], histories["KOSDAQ"], _breadth(today), as_of_date=today,
+                          live=inputs, previous=previous_gate(today), params=params())
+    if result is None:
+        return _Planned(None, f"no index data up to {today}; no gate row")
+    as_of = min(v.as_of for v in live.values())  # the older of the two: never fresher than the data
+    source = next(iter(live.values())).source or provider.name
+    row = _row(result, basis=GateBasis.LIVE, session="open", as_of=as_of, now=now, source=source,
+               slot=slot_for(now), sectors=sectors(provider, market_time))
+    return _Planned(row, "")
+
+
+def _previous_close(today: date, provider: MarketDataProvider, now: datetime, dry_run: bool) -> GateOutcome:
+    """In session without a live index: the last close's gate, labelled as such, dated
+    with that session (never today), its final row computed first when missing."""
+    last = IndexBar.objects.filter(date__lt=today).order_by("-date").values_list("date", flat=True).first()
+    if last is None:
+        return GateOutcome(None, None, f"no live index and no close before {today}; no gate row")
+    final = MarketGate.objects.final().filter(trading_date=last).latest_first().first()
+    if final is None:
+        planned = final_row(last, provider, now)
+        if planned.row is None:
+            return GateOutcome(None, None, planned.reason)
+        final = planned.row if dry_run else _save(planned, False).saved
+    assert final is not None
+    row = MarketGate(**{f.name: getattr(final, f.name) for f in MarketGate._meta.concrete_fields if f.name != "id"})
+    row.basis, row.session, row.provisional = GateBasis.PREVIOUS_CLOSE, "open", False
+    row.computed_at, row.slot = now, slot_for(now)
+    outcome = _save(_Planned(row, ""), dry_run)
+    return GateOutcome(outcome.saved, outcome.row, f"no live index: previous close of {last}; {outcome.reason}")
+
+
+def _breadth(day: date) -> dict[str, BreadthHistory]:
+    return {m: b for m in ("KOSPI", "KOSDAQ") if (b := breadth_history(m, day)) is not None}
+
+
+def _row(result: GateResult, *, basis: str, session: str, as_of: datetime, now: datetime, source: str,
+         slot: datetime, sectors: list[dict[str, object]]) -> MarketGate:
     kospi, kosdaq = result.index("KOSPI"), result.index("KOSDAQ")
-    row = MarketGate(
+    return MarketGate(
         status=result.status, level=result.level,
         kospi=_round(kospi.close if kospi else None), kospi_change_pct=_round(kospi.change_pct if kospi else None),
         kosdaq=_round(kosdaq.close if kosdaq else None),
         kosdaq_change_pct=_round(kosdaq.change_pct if kosdaq else None),
-        sectors=sectors(provider, market_time) if live else [],
-        components=list(result.to_components_json()),
-        session=state if on_date is None else "closed",
-        provisional=result.provisional, trading_date=gate_date, as_of=as_of, computed_at=now,
-        source=provider.name, slot=slot_for(now) if on_date is None else as_of,
+        sectors=sectors, components=list(result.to_components_json()), session=session,
+        provisional=result.provisional, trading_date=result.as_of_date, as_of=as_of, computed_at=now,
+        source=source[:16], slot=slot, basis=basis, pending_status=result.pending_status or "",
+        pending_count=result.pending_count,
     )
+
+
+def _save(planned: _Planned, dry_run: bool) -> GateOutcome:
+    row = planned.row
+    if row is None:
+        return GateOutcome(None, None, planned.reason)
     if dry_run:
         return GateOutcome(None, row, "dry run: not saved")
     with transaction.atomic():
         fields = {f.name: getattr(row, f.name) for f in MarketGate._meta.concrete_fields if f.name not in ("id", "slot")}
         saved, _ = MarketGate.objects.update_or_create(slot=row.slot, defaults=fields)
-    return GateOutcome(saved, saved, f"saved {saved.status} {saved.level}")
+    return GateOutcome(saved, saved, f"saved {saved.status} {saved.level} ({saved.basis}, {saved.trading_date})")
 
 
 def _round(value: float | None, digits: int = 2) -> float | None:

@@ -9,6 +9,8 @@ Decisions (also in the command's help):
 - an unknown ticker gets a minimal Instrument (name = ticker, market from --market,
   KOSPI by default), listed in the report; `import_listing` later fills it in;
 - importing again updates rows in place (upsert), never duplicates them;
+- corporate actions (moves beyond the daily price limit) in the imported range are
+  stored as adjustment factors and listed in the report; the bars stay as traded;
 - each file is one transaction: a failure part-way leaves nothing of that file.
 """
 
@@ -18,6 +20,7 @@ import sys
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from queue import Empty, Queue
 from typing import TypeVar
@@ -26,6 +29,7 @@ import numpy as np
 import pandas as pd
 from django.db import connections, transaction
 
+from marketgate.adjustment_store import describe, refresh_adjustments
 from marketgate.bars_csv import BAR_ALIASES, BAR_REQUIRED, NUMERIC, validate_bars
 from marketgate.bulk import ensure_instruments, upsert_daily_bars
 from marketgate.csvread import (
@@ -52,6 +56,10 @@ class ImportReport:
     duplicates: list[Problem] = field(default_factory=list)  # rows overridden by a later one
     widened: list[Problem] = field(default_factory=list)  # rows kept with high/low widened
     created: list[str] = field(default_factory=list)  # tickers created as minimal instruments
+    tickers: set[str] = field(default_factory=set)
+    first_date: date | None = None
+    last_date: date | None = None
+    adjustments: pd.DataFrame | None = None  # corporate actions found in the imported range
 
     def summary(self, max_lines: int = 50) -> list[str]:
         out = [
@@ -61,6 +69,10 @@ class ImportReport:
                 f" {len(self.duplicates):,} duplicates (last wins), {len(self.widened):,} high/low widened"
             )
         ]
+        if self.adjustments is not None and not self.adjustments.empty:
+            out.append(f"{len(self.adjustments)} corporate action(s) found; history before each ex-date is adjusted "
+                       "for indicators (stored prices unchanged):")
+            out.extend(f"adjusted: {line}" for line in describe(self.adjustments))
         if self.created:
             shown = ", ".join(self.created[:20]) + (" ..." if len(self.created) > 20 else "")
             out.append(f"{len(self.created)} unknown ticker(s) created as minimal instruments: {shown}")
@@ -168,7 +180,19 @@ def import_bars(
             _import_bar_file(path, mapping, report, market, chunksize, progress, using, method)
         report.files.append(str(path))
     _refresh_statistics(using)
+    if report.first_date is not None and report.last_date is not None and using == "default":
+        report.adjustments = refresh_adjustments(report.tickers, report.first_date, report.last_date)
     return report
+
+
+def _note_range(report: ImportReport, frame: pd.DataFrame) -> None:
+    if frame.empty:
+        return
+    report.tickers.update(frame["ticker"].unique())
+    days = pd.to_datetime(frame["date"])
+    first, last = days.min().date(), days.max().date()
+    report.first_date = first if report.first_date is None else min(report.first_date, first)
+    report.last_date = last if report.last_date is None else max(report.last_date, last)
 
 
 def _refresh_statistics(using: str) -> None:
@@ -206,6 +230,7 @@ def _import_bar_file(
                 report.created.extend(ensure_instruments(new, market, using=using))
                 known |= new
             report.rows_written += upsert_daily_bars(frame, using=using, method=method)
+            _note_range(report, frame)
             report.halted += int(frame["halted"].sum())
             bar.update(chunk.bytes_read - bar.n)
     if rows_in_file == 0:

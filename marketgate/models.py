@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.db import models
@@ -146,9 +146,25 @@ class SessionState(models.TextChoices):
     HOLIDAY = "holiday", "휴장"
 
 
+class GateBasis(models.TextChoices):
+    LIVE = "live", "장중 (실시간 지수)"
+    CLOSE = "close", "종가 확정"
+    PREVIOUS_CLOSE = "previous_close", "전일 종가 기준"
+
+
 class MarketGateQuerySet(models.QuerySet["MarketGate"]):
     def latest_first(self) -> MarketGateQuerySet:
-        return self.order_by("-computed_at", "-id")
+        """Newest market data first: by trading date, then schedule slot. A backfilled
+        past date never outranks a newer session, whenever it was computed."""
+        return self.order_by("-trading_date", "-slot", "-id")
+
+    def final(self) -> MarketGateQuerySet:
+        """Rows computed from a session's closing values (the hysteresis chain)."""
+        return self.filter(basis=GateBasis.CLOSE)
+
+    def final_before(self, day: date) -> MarketGate | None:
+        """The newest final row of a session before `day`: hysteresis' "previous" for `day`."""
+        return self.final().filter(trading_date__lt=day).latest_first().first()
 
 
 class MarketGate(models.Model):
@@ -171,12 +187,19 @@ class MarketGate(models.Model):
     # restarted, a redelivered message) updates its row instead of adding a duplicate.
     slot = models.DateTimeField(unique=True, blank=True, help_text="computed_at floored to the gate period")
     source = models.CharField(max_length=16, default="demo")
+    # What the index values are: the live feed in session (provisional), a session's
+    # close (final), or, in session without a live index, the previous close.
+    basis = models.CharField(max_length=16, choices=GateBasis.choices, default=GateBasis.CLOSE)
+    # Hysteresis state after this row (a held colour change and how many sessions it has
+    # been the raw colour), so the next session continues it exactly.
+    pending_status = models.CharField(max_length=6, choices=GateStatus.choices, blank=True, default="")
+    pending_count = models.PositiveSmallIntegerField(default=0)
 
     objects = MarketGateQuerySet.as_manager()
 
     class Meta:
-        ordering = ["-computed_at", "-id"]
-        get_latest_by = "computed_at"
+        ordering = ["-trading_date", "-slot", "-id"]
+        get_latest_by = ["trading_date", "slot"]
 
     def __str__(self) -> str:
         return f"{self.trading_date} {self.status} {self.level}"
@@ -220,6 +243,7 @@ class MarketGate(models.Model):
             "source": self.source,
             # The old system's monitoring read this: when the gate was computed (= `timestamp`).
             "updated_at": timezone.localtime(self.computed_at).isoformat(),
+            "basis": self.basis,
         }
 
     def to_message(self, now: datetime | None = None) -> dict[str, Any]:
@@ -229,3 +253,46 @@ class MarketGate(models.Model):
             "timestamp": timezone.localtime(self.computed_at).isoformat(),
             "data": self.to_data(now),
         }
+
+
+class AdjustmentSource(models.TextChoices):
+    PRICE_LIMIT = "price_limit", "가격제한폭 초과 (자동 감지)"
+    PROVIDER = "provider", "데이터 제공자 수정주가"
+    MANUAL = "manual", "수동 입력"
+
+
+class AdjustmentFactor(models.Model):
+    """A corporate action of one ticker (split, reverse split, bonus issue...).
+
+    Stored bars stay as traded (display, fills); indicators, moving averages, bases and
+    breadth divide the prices before `ex_date` by `factor` (marketgate.adjustments).
+    """
+
+    ticker = models.CharField(max_length=6, db_index=True)
+    ex_date = models.DateField()
+    factor = models.FloatField(help_text="prices before ex_date are divided by this, volumes multiplied")
+    source = models.CharField(max_length=16, choices=AdjustmentSource.choices, default=AdjustmentSource.PRICE_LIMIT)
+    prev_close = models.FloatField(null=True, blank=True)
+    open = models.FloatField(null=True, blank=True, help_text="the ex-date's open the factor was read from")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["ticker", "ex_date"], name="adjustment_unique_ticker_date")]
+        ordering = ["ticker", "ex_date"]
+
+    def __str__(self) -> str:
+        return f"{self.ticker} {self.ex_date} ÷{self.factor:g}"
+
+
+class BarFetchFailure(models.Model):
+    """A ticker whose daily bars the provider could not deliver; the daily ingest
+    retries it on its next runs (only its missing sessions) until it succeeds."""
+
+    ticker = models.CharField(max_length=6, primary_key=True)
+    missing_since = models.DateField(help_text="first session not stored")
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.ticker} missing since {self.missing_since} ({self.attempts} attempts)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import date
 
 from celery import shared_task
 from celery.signals import worker_process_init
@@ -10,8 +11,9 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from marketgate import calendar
+from marketgate.daily import run_daily
 from marketgate.gating import compute_and_save, market_now
-from marketgate.ingest import ingest
+from marketgate.models import MarketGate
 from marketgate.providers.base import ProviderError, get_provider
 
 log = logging.getLogger(__name__)
@@ -48,16 +50,27 @@ def update_market_gate() -> str:
     max_retries=5,
 )
 def ingest_daily_bars() -> str:
-    """After the close: store the session's bars, index bars and breadth."""
+    """After a session's close (by the calendar): store every session missing since the
+    last stored bar, compute their final gates, then queue the scan of the newest."""
     provider = get_provider()
-    moment = market_now(provider, timezone.now())
-    day = calendar.kst_date(moment)
-    if not calendar.is_session(day):
-        return f"{day} is not a KRX session; nothing to ingest"
-    if calendar.session_state(moment) != "closed":
-        return f"{day}: the session has not closed yet; nothing to ingest"
-    report = ingest(provider, day, day, listing=True)
-    return f"{day}: {report.summary()}"
+    now = timezone.now()
+    report = run_daily(provider, market_now(provider, now), now)
+    if report.sessions:
+        queue_session_scan(report.sessions[-1])
+    summary = report.summary()
+    log.info("ingest_daily_bars: %s", summary)
+    return summary
+
+
+def queue_session_scan(day: date) -> None:
+    """The scan of a freshly stored session, capped by that session's final gate."""
+    from signals.scanning import ScanRequest
+    from signals.tasks import queue_scan
+
+    if not MarketGate.objects.final().filter(trading_date=day).exists():
+        log.warning("no final gate for %s: its scan is left to the schedule", day)
+        return
+    queue_scan(ScanRequest(as_of=day, triggered_by="ingest"))
 
 
 # Tasks living in other modules of this app, registered with the worker here

@@ -54,13 +54,15 @@ def scan(
     rejections.update(universe.rejections)
     cols = universe.columns
     needed = params.required_sessions
-    ind = tt.indicators(
-        panel.high[-needed:, cols],
-        panel.low[-needed:, cols],
-        panel.close[-needed:, cols],
-        panel.volume[-needed:, cols],
+    # RS is a percentile across every name listed on the scan date (universe + peers).
+    ranked = np.concatenate([cols, universe.peers])
+    ind = tt.select(tt.indicators(
+        panel.high[-needed:, ranked],
+        panel.low[-needed:, ranked],
+        panel.close[-needed:, ranked],
+        panel.volume[-needed:, ranked],
         params,
-    )
+    ), slice(0, len(cols)))
     criteria = tt.criteria_matrix(ind, params)
     met = criteria.sum(axis=1)
     passed = tt.passes(criteria, ind.rs, params)
@@ -101,6 +103,7 @@ def scan(
     stats.update(
         scan_date=str(scan_date),
         universe_count=len(cols),
+        rs_peers_not_listed=len(universe.peers),
         trend_template_count=int(passed.sum()),
         trend_template_8_of_8=int((met == len(tt.CRITERIA)).sum()),
         candidate_count=len(candidates),

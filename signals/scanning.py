@@ -29,6 +29,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from marketgate import calendar
+from marketgate.adjustment_store import adjusted
 from marketgate.models import MarketGate
 from signals import scan_loading
 from signals.broadcasts import broadcast_signals
@@ -110,6 +111,7 @@ class ScanOutcome:
     removed: int = 0
     dry_run: bool = False
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    coverage: dict[str, Any] = field(default_factory=dict)  # missing_coverage()
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -122,6 +124,7 @@ class ScanOutcome:
             "trend_template_count": self.result.trend_template_count,
             "signal_count": len(self.signals),
             "removed": self.removed,
+            **self.coverage,
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
         }
 
@@ -172,6 +175,7 @@ def _run(request: ScanRequest, run: ScanRun | None, now: datetime, dry_run: bool
     report("load", 0.0)
     bars, instruments = load_market(as_of, params, strict=request.as_of is not None)
     timings["load"] = time.perf_counter() - started
+    coverage = missing_coverage(bars)
 
     report("compute", 0.35)
     mark = time.perf_counter()
@@ -181,7 +185,10 @@ def _run(request: ScanRequest, run: ScanRun | None, now: datetime, dry_run: bool
     signal_date = date.fromisoformat(str(result.stats["scan_date"]))
     gate_status = gate_status_for(signal_date)
     signals = select_signals(result.candidates, request, gate_status)
-    outcome = ScanOutcome(request, signal_date, result, signals, gate_status, dry_run=dry_run, timings=timings)
+    outcome = ScanOutcome(request, signal_date, result, signals, gate_status, dry_run=dry_run, timings=timings,
+                          coverage=coverage)
+    if coverage.get("warning"):
+        log.warning("scan of %s: %s", signal_date, coverage["warning"])
     if dry_run:
         timings["total"] = time.perf_counter() - started
         report("done", 1.0)
@@ -216,13 +223,39 @@ def load_market(as_of: date, params: ScanParams, *, strict: bool):
     sessions = max(params.history_sessions, params.required_sessions) + EXTRA_SESSIONS
     start = scan_loading.bar_window_start(latest, sessions)
     assert start is not None
-    return scan_loading.load_bars(start, latest), scan_loading.load_instruments()
+    # Indicators, MAs and bases run on split-adjusted history; the scan date's own prices
+    # (entry, stop, display) are the traded ones, since adjustment only rescales earlier bars.
+    bars = adjusted(scan_loading.load_bars(start, latest), until=latest)
+    return bars, scan_loading.load_instruments()
+
+
+def missing_coverage(bars: Any) -> dict[str, Any]:
+    """How much of the market has no bar on the scan date although it traded the session
+    before; above SCAN_MAX_MISSING_SHARE the run says the scan is incomplete."""
+    if bars.empty:
+        return {}
+    days = bars["date"].drop_duplicates().nlargest(2).tolist()
+    if len(days) < 2:
+        return {}
+    before = set(bars.loc[bars["date"] == days[1], "ticker"])
+    missing = before - set(bars.loc[bars["date"] == days[0], "ticker"])
+    share = len(missing) / len(before) if before else 0.0
+    out: dict[str, Any] = {"missing_tickers": len(missing), "missing_share": round(share, 4)}
+    limit = float(getattr(settings, "SCAN_MAX_MISSING_SHARE", 0.05))
+    if share > limit:
+        day = days[0].date() if hasattr(days[0], "date") else days[0]
+        out["warning"] = (f"incomplete: {len(missing):,} of {len(before):,} tickers ({share:.0%}) that traded the "
+                          f"session before have no bar on {day} (more than {limit:.0%}); "
+                          f"미완료: 전 거래일 종목 중 {share:.0%}의 시세 없음")
+    return out
 
 
 def gate_status_for(day: date) -> str | None:
-    """Status of the latest gate computed for `day`; None when there is none (the cap
-    treats that as YELLOW: an unmeasured market is not a green light)."""
-    return MarketGate.objects.filter(trading_date=day).latest_first().values_list("status", flat=True).first()
+    """Status of the session's final gate, else of its latest (live) gate; None when
+    there is none (the cap treats that as YELLOW: an unmeasured market is not a green light)."""
+    rows = MarketGate.objects.filter(trading_date=day)
+    final = rows.final().latest_first().values_list("status", flat=True).first()
+    return final or rows.latest_first().values_list("status", flat=True).first()
 
 
 def select_signals(
@@ -274,7 +307,8 @@ def _finish_run(run: ScanRun, request: ScanRequest, params: ScanParams, outcome:
     run.status = ScanStatus.SUCCEEDED
     run.finished_at = timezone.now()
     run.trading_date = outcome.signal_date
-    run.parameters = {**request.to_parameters(), "gate_status": outcome.gate_status, "scanner": params.to_dict()}
+    run.parameters = {**request.to_parameters(), "gate_status": outcome.gate_status, "scanner": params.to_dict(),
+                      **outcome.coverage}
     run.universe_count = outcome.result.universe_count
     run.trend_template_count = outcome.result.trend_template_count
     run.signal_count = len(outcome.signals)

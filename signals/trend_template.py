@@ -7,7 +7,7 @@ value per ticker. Nothing loops over tickers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -39,6 +39,11 @@ class Indicators:
     rs: np.ndarray  # percentile 1-99 across the columns given
     atr: np.ndarray
     volume_ratio: np.ndarray  # fast / slow average volume
+
+
+def select(ind: Indicators, which: slice | np.ndarray) -> Indicators:
+    """The indicators of some columns (RS keeps the percentile it had across all)."""
+    return Indicators(**{f.name: getattr(ind, f.name)[which] for f in fields(Indicators)})
 
 
 def tail_mean(matrix: np.ndarray, window: int, skip: int = 0) -> np.ndarray:

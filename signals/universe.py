@@ -19,6 +19,11 @@ COMMON = "common"
 @dataclass(frozen=True)
 class Universe:
     columns: np.ndarray  # panel column indexes in the universe
+    # Columns RS is ranked against besides the universe: names that traded on the scan
+    # date with the universe's history, liquidity and price but are not in the
+    # instrument list (delisted since): leaving them out would rank a past date
+    # against today's survivors. They are never signalled.
+    peers: np.ndarray
     names: np.ndarray  # (T,) aligned with panel.tickers ("" when unknown)
     markets: np.ndarray  # (T,)
     rejections: dict[str, str]
@@ -88,4 +93,6 @@ def select_universe(panel: Panel, instruments: pd.DataFrame, params: ScanParams,
         else:
             text = f"Price {price[i]:,.0f} < {params.min_price:,.0f}"
         rejections[str(panel.tickers[i])] = text
-    return Universe(columns=np.flatnonzero(failed < 0), names=names, markets=markets, rejections=rejections)
+    unknown_only = (failed == 0) & ~np.any(np.column_stack([mask for _, mask in checks[3:]]), axis=1)
+    return Universe(columns=np.flatnonzero(failed < 0), peers=np.flatnonzero(unknown_only), names=names,
+                    markets=markets, rejections=rejections)

@@ -167,6 +167,8 @@ def script_strings() -> dict[str, str]:
         "live": _("실시간"),
         "stale": _("지연"),
         "closed": _("장 마감"),
+        "previous_close": _("전일 종가 기준"),
+        "previous_close_why": _("실시간 지수가 없어 전일 종가 기준 게이트입니다"),
         "connected": _("연결됨"),
         "connecting": _("연결 중"),
         "reconnecting": _("재연결 중"),

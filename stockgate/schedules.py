@@ -39,9 +39,12 @@ def default_schedules() -> list[DefaultSchedule]:
         DefaultSchedule(
             "ingest-daily-bars",
             "marketgate.tasks.ingest_daily_bars",
-            crontab={"minute": "5", "hour": "16", "day_of_week": "1-5"},
-            expire_seconds=3 * 3600,
-            description="After the close: store the day's bars (the task skips non-trading days).",
+            # Every 5 minutes in the afternoon: the task ingests a session once the
+            # calendar says it has closed (16:30 on the exam day) and catches up misses.
+            crontab={"minute": "*/5", "hour": "15-19", "day_of_week": "1-5"},
+            expire_seconds=600,
+            description="After each session's close: store missing sessions' bars, compute their final "
+                        "Market Gate, then queue the scan.",
         ),
         DefaultSchedule(
             "scan-vcp",

@@ -202,11 +202,23 @@ DEMO_TICKERS = envint("DEMO_TICKERS", 300)
 # Period of update-market-gate in seconds (beat schedule default; editable in admin).
 GATE_PERIOD_SECONDS = envint("GATE_PERIOD_SECONDS", 300)
 GATE_STALE_GRACE_SECONDS = envint("GATE_STALE_GRACE_SECONDS", 120)
+# The daily ingest takes a session this many minutes after its close (calendar hours)
+# and catches up at most this many missing sessions per run.
+INGEST_DELAY_MINUTES = envint("INGEST_DELAY_MINUTES", 5)
+INGEST_CATCH_UP_SESSIONS = envint("INGEST_CATCH_UP_SESSIONS", 20)
+# The fdr provider's market-wide fetch: parallel requests, requests started per second,
+# and the timeout of each.
+FDR_CONCURRENCY = envint("FDR_CONCURRENCY", 8)
+FDR_RATE_PER_SECOND = envfloat("FDR_RATE_PER_SECOND", 10.0)
+FDR_TIMEOUT_SECONDS = envfloat("FDR_TIMEOUT_SECONDS", 15.0)
 # Overrides of marketgate.gate.GateParams fields, e.g. {"green_min": 70}.
 GATE_PARAMS: dict[str, float] = {}
 # Overrides of signals.scanner.ScanParams fields, e.g. {"min_score": 55}.
 SCANNER_PARAMS: dict[str, float] = {}
 SCAN_SOFT_TIME_LIMIT = envint("SCAN_SOFT_TIME_LIMIT", 240)
+# A scan whose date lacks bars for more than this share of the tickers that traded the
+# session before says so (run parameters, log): the ingest is incomplete.
+SCAN_MAX_MISSING_SHARE = envfloat("SCAN_MAX_MISSING_SHARE", 0.05)
 SCAN_TIME_LIMIT = envint("SCAN_TIME_LIMIT", 300)
 # First retry delay of a scan whose database connection dropped (doubles each retry).
 SCAN_RETRY_BACKOFF_SECONDS = envint("SCAN_RETRY_BACKOFF_SECONDS", 30)

@@ -127,9 +127,14 @@ def _falling(name: str = "KOSDAQ"):
     return index(steady(daily_pct=-0.2), [1000.0 + i for i in range(300)], name=name)
 
 
+# The falling index is in correction, whose cap applies to the combined level; these
+# weighting tests switch the correction rule off to see the average alone.
+NO_CORRECTION = {"correction_dd_count": 1000}
+
+
 def test_indices_are_combined_fifty_fifty():
     up, down = index(steady(), name="KOSPI"), _falling()
-    result = compute_gate(up, down, {}, as_of_date=LAST_DAY)
+    result = compute_gate(up, down, {}, as_of_date=LAST_DAY, params=GateParams.from_overrides(NO_CORRECTION))
     assert result.index("KOSPI").level == 100
     assert result.index("KOSDAQ").level == 0
     assert result.level == 50 and result.status == "YELLOW"
@@ -137,7 +142,7 @@ def test_indices_are_combined_fifty_fifty():
 
 def test_index_weights_come_from_params():
     up, down = index(steady(), name="KOSPI"), _falling()
-    params = GateParams.from_overrides({"weight_kospi": 0.8, "weight_kosdaq": 0.2})
+    params = GateParams.from_overrides({"weight_kospi": 0.8, "weight_kosdaq": 0.2, **NO_CORRECTION})
     assert compute_gate(up, down, {}, as_of_date=LAST_DAY, params=params).level == 80
 
 

@@ -1,7 +1,9 @@
 """FinanceDataReader: free daily KRX data without an API key (Naver and FDR's KRX cache).
 
 - listing: fdr.StockListing("KRX") (a daily snapshot of KOSPI, KOSDAQ and KONEX);
-- stock bars: fdr.DataReader(ticker, start, end) (Naver; no traded value);
+- stock bars: fdr.DataReader(ticker, start, end) (Naver; no traded value), one request
+  per ticker on FDR_CONCURRENCY threads, at most FDR_RATE_PER_SECOND a second, each
+  with FDR_TIMEOUT_SECONDS; the tickers that still fail are in `last_failures`;
 - index bars: fdr.DataReader("KS11" | "KQ11", start, end) (with volume and value);
 - no breadth (derived from stock bars) and no intraday index: live_index is None;
   live_quotes reads today's row of the daily series, which Naver updates during the
@@ -18,7 +20,8 @@ import logging
 import random
 import time
 import urllib.error
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -38,6 +41,7 @@ from marketgate.providers.base import (
     SectorQuote,
     empty_frame,
 )
+from marketgate.providers.fetch_pool import fetch_all
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -99,11 +103,19 @@ class FdrProvider:
         backoff: float = 1.0,
         max_backoff: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
+        concurrency: int | None = None,
+        rate_per_second: float | None = None,
+        timeout: float | None = None,
     ) -> None:
         self.attempts = attempts
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.sleep = sleep
+        self.concurrency = int(concurrency or _setting("FDR_CONCURRENCY", 8))
+        self.rate_per_second = float(rate_per_second or _setting("FDR_RATE_PER_SECOND", 10.0))
+        self.timeout = float(timeout or _setting("FDR_TIMEOUT_SECONDS", 15.0))
+        # {ticker: error} of the last daily_bars call, for the caller to record and retry.
+        self.last_failures: dict[str, str] = {}
 
     def _call(self, what: str, fn: Callable[..., T], *args: Any) -> T:
         for attempt in range(1, self.attempts + 1):
@@ -149,6 +161,10 @@ class FdrProvider:
 
     def _stock_history(self, ticker: str, start: date, end: date) -> pd.DataFrame:
         raw = self._call(f"DataReader({ticker!r})", self._fdr().DataReader, ticker, start.isoformat(), end.isoformat())
+        return self._shape_history(ticker, raw)
+
+    @staticmethod
+    def _shape_history(ticker: str, raw: pd.DataFrame) -> pd.DataFrame:
         frame = rename_columns(raw)
         if frame.empty:
             return empty_frame(BAR_COLUMNS)
@@ -158,21 +174,34 @@ class FdrProvider:
         return frame[BAR_COLUMNS]
 
     def daily_bars(self, tickers: list[str] | None, start: date, end: date) -> pd.DataFrame:
+        """One request per ticker on `concurrency` threads, at most `rate_per_second`
+        started a second, each with `timeout`; failed tickers are in `last_failures`
+        (all failing is an error)."""
         if tickers is None:
             listing = self.listing()
             tickers = listing.loc[listing["market"].isin(["KOSPI", "KOSDAQ"]), "ticker"].tolist()
-        frames, failed = [], []
-        for ticker in tickers:
+        if not tickers:
+            self.last_failures = {}
+            return empty_frame(BAR_COLUMNS)
+        fdr = self._fdr()
+
+        def fetch_one(ticker: str) -> pd.DataFrame:
             try:
-                frames.append(self._stock_history(ticker, start, end))
-            except ProviderError as exc:
-                failed.append(ticker)
-                log.warning("%s", exc)
-        if failed and len(failed) == len(tickers):
-            raise ProviderError(f"FinanceDataReader returned no bars: all {len(failed)} tickers failed ({failed[:5]}...)")
-        if failed:
-            log.warning("FinanceDataReader: no bars for %d tickers: %s", len(failed), ", ".join(failed[:20]))
-        frames = [f for f in frames if not f.empty]
+                raw = fdr.DataReader(ticker, start.isoformat(), end.isoformat())
+            except Exception as exc:
+                if _is_network_failure(exc):
+                    raise _Transient(repr(exc)) from exc
+                raise
+            return self._shape_history(ticker, raw)
+
+        with _default_timeout(self.timeout):
+            result = fetch_all(tickers, fetch_one, concurrency=self.concurrency, rate_per_second=self.rate_per_second,
+                               attempts=self.attempts, backoff=self.backoff, retry_on=(_Transient,), sleep=self.sleep)
+        self.last_failures = result.failed
+        if result.failed and not result.frames:
+            some = ", ".join(f"{t}: {e}" for t, e in list(result.failed.items())[:3])
+            raise ProviderError(f"FinanceDataReader returned no bars: all {len(result.failed)} tickers failed ({some})")
+        frames = [f for f in result.frames.values() if not f.empty]
         return pd.concat(frames, ignore_index=True) if frames else empty_frame(BAR_COLUMNS)
 
     def index_bars(self, index: IndexName, start: date, end: date) -> pd.DataFrame:
@@ -225,6 +254,36 @@ class FdrProvider:
             for ticker, name in SECTOR_ETFS
             if ticker in quotes
         ]
+
+
+class _Transient(Exception):
+    """A network failure worth retrying."""
+
+
+def _setting(name: str, default: float) -> float:
+    try:
+        from django.conf import settings
+
+        return getattr(settings, name, default)
+    except Exception:  # settings not configured: pure use
+        return default
+
+
+@contextmanager
+def _default_timeout(seconds: float) -> Iterator[None]:
+    """FinanceDataReader calls requests.get without a timeout: give its calls one, so a
+    hung connection fails (and is retried) instead of holding a thread for ever."""
+    original = requests.get
+
+    def get(url: str, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("timeout", seconds)
+        return original(url, *args, **kwargs)
+
+    requests.get = get  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        requests.get = original  # type: ignore[assignment]
 
 
 def _has_past_session(start: date, end: date) -> bool:

@@ -18,7 +18,9 @@ export function freshness(message, { now, maxAgeSeconds, schedulerLate }) {
   const computed = Date.parse(message.timestamp || d.as_of);
   const tooOld = isNum(computed) && now - computed > maxAgeSeconds * 1000;
   if (d.session && d.session !== "open") return "closed";
-  return tooOld || schedulerLate ? "stale" : "live";
+  if (tooOld || schedulerLate) return "stale";
+  // In session without a live index the gate stands on the previous close: never LIVE.
+  return d.basis === "previous_close" ? "previous" : "live";
 }
 
 export function createGateCard({ store, strings: T, korean }) {
@@ -90,12 +92,13 @@ export function createGateCard({ store, strings: T, korean }) {
     const badge = byId("freshness");
     const late = Boolean(store.ops?.scheduler_late);
     const state = freshness(store.gate, { now: serverNow(store), maxAgeSeconds: store.state.gate_max_age_seconds, schedulerLate: late });
-    const why = state === "stale" && late ? T.gate_not_updated : T[state];
+    const why = state === "stale" && late ? T.gate_not_updated
+      : state === "previous" ? T.previous_close_why : T[state];
     if (badge.dataset.fresh === state && badge.title === why && badge.textContent) return;
     badge.dataset.fresh = state;
-    badge.textContent = state.toUpperCase();
+    badge.textContent = state === "previous" ? T.previous_close : state.toUpperCase();
     badge.title = why;
-    badge.setAttribute("aria-label", `${state.toUpperCase()} · ${why}`);
+    badge.setAttribute("aria-label", `${badge.textContent} · ${why}`);
   }
 
   return { showThresholds, render, renderFreshness };
