@@ -10,7 +10,7 @@ from celery.signals import worker_process_init
 from django.db import OperationalError
 from django.utils import timezone
 
-from marketgate import calendar
+from marketgate import calendar, intraday
 from marketgate.daily import run_daily
 from marketgate.gating import compute_and_save, market_now
 from marketgate.models import MarketGate
@@ -73,6 +73,20 @@ def queue_session_scan(day: date) -> None:
     queue_scan(ScanRequest(as_of=day, triggered_by="ingest"))
 
 
-# Tasks living in other modules of this app, registered with the worker here
-# (Celery's autodiscovery imports only `tasks`).
-from marketgate import tasks_intraday  # noqa: E402,F401
+# The name predates this module; beat rows in existing databases refer to it by name.
+@shared_task(name="marketgate.tasks_intraday.store_intraday_bars", soft_time_limit=50, time_limit=55)
+def store_intraday_bars() -> dict[str, int]:
+    stored = 0
+    while True:
+        bars = intraday.take_pending_bars()
+        try:
+            stored += intraday.store_bars(bars)
+        except Exception:
+            intraday.requeue_bars(bars)  # for the next run rather than lost
+            raise
+        if len(bars) < intraday.BATCH:
+            break
+    daily = intraday.complete_daily_bars(timezone.localtime())
+    if stored or daily:
+        log.info("stored %d intraday bars, %d daily bars", stored, daily)
+    return {"bars": stored, "daily": daily}

@@ -12,7 +12,7 @@ from marketgate.calendar import KST
 from marketgate.feeds.bars import BarBuilder, bars_from_ticks
 from marketgate.feeds.runner import push_bars
 from marketgate.models import IntradayBar
-from marketgate.tasks_intraday import store_intraday_bars
+from marketgate.tasks import store_intraday_bars
 
 OPEN = datetime(2026, 6, 12, 9, 0, tzinfo=KST)
 

@@ -1,5 +1,7 @@
 """Intraday bars: store the feed's completed 1-minute bars; complete the daily bar at the close.
 
+The periodic task that runs this is marketgate.tasks.store_intraday_bars.
+
 The price feed folds ticks into 1-minute bars (marketgate.feeds.bars) and queues each
 completed bar in Redis; this task takes the queue in one atomic step and upserts the
 bars in one statement. A bar is complete when written, so a re-delivered bar (the
@@ -13,10 +15,8 @@ import logging
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from celery import shared_task
 from django.conf import settings
 from django.db.models import Max, Min
-from django.utils import timezone
 
 from marketgate import calendar
 from marketgate.feeds import clock
@@ -115,21 +115,7 @@ def complete_daily_bars(wall_now: datetime) -> int:
     return written
 
 
-@shared_task(name="marketgate.tasks_intraday.store_intraday_bars", soft_time_limit=50, time_limit=55)
-def store_intraday_bars() -> dict[str, int]:
-    stored = 0
-    while True:
-        bars = take_pending_bars()
-        try:
-            stored += store_bars(bars)
-        except Exception:
-            # Put them back for the next run rather than lose them.
-            if bars:
-                sync_client().lpush(bars_key(), *[json.dumps(b.to_json()) for b in reversed(bars)])
-            raise
-        if len(bars) < BATCH:
-            break
-    daily = complete_daily_bars(timezone.localtime())
-    if stored or daily:
-        log.info("stored %d intraday bars, %d daily bars", stored, daily)
-    return {"bars": stored, "daily": daily}
+def requeue_bars(bars: list[MinuteBar]) -> None:
+    """Put bars back at the head of the queue, in order, for the next run."""
+    if bars:
+        sync_client().lpush(bars_key(), *[json.dumps(b.to_json()) for b in reversed(bars)])
