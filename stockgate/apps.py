@@ -11,8 +11,10 @@ class StockgateConfig(AppConfig):
     verbose_name = "stockgate"
 
     def ready(self) -> None:
-        from stockgate import checks, heartbeats, ops_hooks  # noqa: F401  (register checks and task hooks)
+        from stockgate import checks, heartbeats, ops_hooks
 
+        checks.register_checks()
+        heartbeats.connect()
         ops_hooks.connect()
 
         post_migrate.connect(_create_schedules, dispatch_uid="stockgate.default_schedules")

@@ -14,7 +14,6 @@ def _production() -> bool:
     return settings.STOCKGATE_ENV == "production"
 
 
-@register()
 def check_deployment(app_configs: Any = None, **kwargs: Any) -> list[Warning | Error]:
     issues: list[Warning | Error] = []
     level = Error if _production() else Warning
@@ -53,7 +52,6 @@ def check_deployment(app_configs: Any = None, **kwargs: Any) -> list[Warning | E
 HEARTBEAT_MARGIN_SECONDS = 5.0
 
 
-@register()
 def check_realtime(app_configs: Any = None, **kwargs: Any) -> list[Warning | Error]:
     """Settings of the WebSocket server that must agree with each other and with the page."""
     issues: list[Warning | Error] = []
@@ -98,3 +96,9 @@ def check_realtime(app_configs: Any = None, **kwargs: Any) -> list[Warning | Err
             )
         )
     return issues
+
+
+def register_checks() -> None:
+    """Add the checks to `manage.py check` (called once from StockgateConfig.ready)."""
+    register(check_deployment)
+    register(check_realtime)

@@ -19,13 +19,17 @@ def _record(task_name: str, error: str = "") -> None:
         log.exception("could not record the heartbeat of %s", task_name)
 
 
-@task_success.connect(dispatch_uid="stockgate.heartbeat_success")
+def connect() -> None:
+    """Record every task's heartbeat in this process (called once from StockgateConfig.ready)."""
+    task_success.connect(_on_success, dispatch_uid="stockgate.heartbeat_success")
+    task_failure.connect(_on_failure, dispatch_uid="stockgate.heartbeat_failure")
+
+
 def _on_success(sender: Any = None, **kwargs: Any) -> None:
     if sender is not None:
         _record(sender.name)
 
 
-@task_failure.connect(dispatch_uid="stockgate.heartbeat_failure")
 def _on_failure(sender: Any = None, exception: BaseException | None = None, **kwargs: Any) -> None:
     if sender is not None:
         _record(sender.name, error=repr(exception)[:2000])

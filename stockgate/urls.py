@@ -4,10 +4,10 @@ from django.contrib import admin
 from django.urls import include, path
 
 from signals.legacy import legacy_scan
-from stockgate import health_views, views, wsstats_views
+from stockgate import dashboard, health_views, views, wsstats_views
 
 urlpatterns = [
-    path("", views.index, name="index"),
+    path("", dashboard.index, name="index"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", health_views.readyz, name="readyz"),
     path("metrics", health_views.metrics, name="metrics"),
