@@ -19,7 +19,7 @@ import websockets
 from django.utils import timezone
 
 from marketgate.models import MarketGate
-from stockgate.realtime.hub import RESUBSCRIBE_MAX_DELAY, resubscribe_delay
+from stockgate.realtime.layer import RESUBSCRIBE_MAX_DELAY, resubscribe_delay
 from stockgate.realtime.redis_conn import reset_clients
 from tests.factories import gate
 from tests.processes import database_url, web
