@@ -10,7 +10,8 @@ from django.contrib.auth.models import User
 
 from tests.wsclient import connect, recv, send, subscribe
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Every test runs in-process, under the Procfile's uvicorn and under daphne (conftest.ws_target).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("ws_target")]
 
 
 async def expect_error(comm, code: str) -> dict:
