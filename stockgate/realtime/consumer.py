@@ -114,7 +114,12 @@ class RealtimeConsumer(TopicDelivery, AsyncWebsocketConsumer):
         self.closing = True
         for topic in list(self.subs):
             await self._leave(topic)
-        await self.close(code=code)
+        try:
+            await self.close(code=code)
+        except Exception:
+            # daphne (autobahn) sends no server close code but 1000 and 3000-4999; the
+            # error frame already sent says why.
+            await self.close()
 
     # --- inbound ---
 
