@@ -141,7 +141,11 @@ class BroadcastShardConnection(RedisSingleShardConnection):
             self._ensure_redis()
             self._ensure_receiver()
             confirmed = self._confirmations[channel] = asyncio.Event()
-            await self._pubsub.subscribe(channel)
+            try:
+                await self._pubsub.subscribe(channel)
+            except BaseException:
+                self._confirmations.pop(channel, None)
+                raise
         # Until Redis confirms, a message sent now could be missed; the caller reads
         # the state it sends its client only after this returns.
         try:
