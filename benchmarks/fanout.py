@@ -2,23 +2,22 @@
 
 For each stack it starts the web processes, opens N sockets from separate client
 processes (benchmarks/fanout_client.py), subscribes them to one topic, publishes M
-broadcasts through broadcast.publish() at a fixed rate (benchmarks/fanout_publish.py)
+broadcasts through broadcast.publish() at a fixed rate (benchmarks/fanout_publish.py:
+the history stamp, then the channel layer's group_send)
 and reports delivered/expected, p50/p99/max latency (publish time -> client receive
 time), server CPU and RSS, memory per idle connection, Redis work per broadcast and
 the ratio to the floor measured in the same run.
 
 Stacks:
-  floor    a bare asyncio `websockets` relay of the same Redis PUBLISH (floor_relay.py)
+  floor    a bare asyncio `websockets` relay of the same Redis PUBLISH (floor_relay.py
+           subscribes to the group's channel-layer channel and decodes each message once)
   shipped  the web command of the Procfile, as deployed (WEB_CONCURRENCY = --web-procs)
-  default  Channels' default stack: daphne, every socket in a channel-layer group,
-           channels_redis.core.RedisChannelLayer (REALTIME_FANOUT=layer, CHANNEL_LAYER_BACKEND=core)
-  pubsub   the Procfile server with per-socket groups on RedisPubSubChannelLayer
-  daphne   the shipped fan-out under daphne (daphne stays supported)
+  daphne   the same application under daphne (the fallback: frames take the ASGI send)
 
 Everything runs on loopback against a private redis-server it starts and stops, and
 each run stops by itself:
 
-  .venv/bin/python benchmarks/fanout.py --clients 1000 --rate 4 --seconds 20 --stacks default,shipped,floor
+  .venv/bin/python benchmarks/fanout.py --clients 1000 --rate 4 --seconds 20 --stacks shipped,floor,daphne
 """
 
 from __future__ import annotations
@@ -47,8 +46,10 @@ REPO = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
 PY = sys.executable
 PREFIX = "fanoutbench"
+LAYER_PREFIX = f"{PREFIX}-layer"
 TOPIC = "market-gate"
-CHANNEL = f"{PREFIX}.broadcast.{TOPIC}"
+# The Redis channel channels-redis's pub/sub layer publishes a group's messages on.
+CHANNEL = f"{LAYER_PREFIX}__group__{TOPIC}"
 LOGS = REPO / "var" / "fanout-bench"
 
 
@@ -91,16 +92,11 @@ def stack_for(name: str, port: int, web_procs: int, extra: list[str]) -> Stack:
     daphne = [PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "stockgate.asgi:application"]
     if name == "floor":
         cmd = [PY, str(BENCH / "floor_relay.py"), "--port", str(port), "--channel", CHANNEL]
-        return Stack(name, "/", {"REALTIME_FANOUT": "hub"}, cmd)
+        return Stack(name, "/", {}, cmd)
     if name == "shipped":
         return Stack(name, f"/ws?subscribe={TOPIC}", {"WEB_CONCURRENCY": str(web_procs)}, procfile_web(port) + extra)
-    if name == "pubsub":
-        env = {"WEB_CONCURRENCY": str(web_procs), "REALTIME_FANOUT": "layer", "CHANNEL_LAYER_BACKEND": "pubsub"}
-        return Stack(name, f"/ws?subscribe={TOPIC}", env, procfile_web(port) + extra)
-    if name == "default":
-        return Stack(name, f"/ws?subscribe={TOPIC}", {"REALTIME_FANOUT": "layer", "CHANNEL_LAYER_BACKEND": "core"}, daphne)
     if name == "daphne":
-        return Stack(name, f"/ws?subscribe={TOPIC}", {"REALTIME_FANOUT": "hub"}, daphne)
+        return Stack(name, f"/ws?subscribe={TOPIC}", {}, daphne)
     raise SystemExit(f"unknown stack {name!r}")
 
 
@@ -251,7 +247,7 @@ def run_stack(name: str, args: argparse.Namespace, redis_url: str, workdir: Path
     metrics_dir.mkdir(exist_ok=True)
     env = {
         **os.environ, "DJANGO_SETTINGS_MODULE": "stockgate.settings", "REDIS_URL": redis_url,
-        "DATABASE_URL": args.database_url, "REALTIME_PREFIX": PREFIX, "CHANNEL_PREFIX": f"{PREFIX}-layer",
+        "DATABASE_URL": args.database_url, "REALTIME_PREFIX": PREFIX, "CHANNEL_PREFIX": LAYER_PREFIX,
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), "PYTHONUNBUFFERED": "1", **stack.env,
     }
     r = redis.Redis.from_url(redis_url)
@@ -348,7 +344,7 @@ def main() -> None:
     parser.add_argument("--payload", type=int, default=400, help="approximate frame size in bytes")
     parser.add_argument("--web-procs", type=int, default=1, help="web processes (uvicorn --workers; daphne: 1)")
     parser.add_argument("--client-procs", type=int, default=0, help="client processes (default: 1 per 2,500 sockets)")
-    parser.add_argument("--stacks", default="default,shipped,floor")
+    parser.add_argument("--stacks", default="shipped,floor,daphne")
     parser.add_argument("--server-args", default="", help="extra arguments for the shipped server command")
     parser.add_argument("--database-url", default="postgres://postgres@localhost:5432/stockgate_fanoutbench")
     parser.add_argument("--json", help="also write the results here")

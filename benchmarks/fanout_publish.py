@@ -1,7 +1,7 @@
 """Publish benchmark broadcasts through the project's real path (broadcast.publish).
 
-Started by benchmarks/fanout.py with the environment of the stack under test, so
-REALTIME_FANOUT and CHANNEL_LAYER_BACKEND choose the same path the web processes use.
+Started by benchmarks/fanout.py with the environment of the stack under test: the
+same settings, so the same history stamp and channel-layer group_send as the web code.
 Each message carries its publish time in data.sent_at (time.time(), same clock as the
 clients on this machine); prints a JSON line with what it sent.
 """

@@ -1,12 +1,13 @@
 """The fan-out floor: a bare asyncio `websockets` server relaying one Redis channel.
 
-Every connection is treated as subscribed to the one channel; each PUBLISH on it is
-written to every socket with `websockets.broadcast()` (one frame built per message,
-no per-socket queue, no framework). It is what any server on this machine needs at
+Every connection is treated as subscribed to the one channel; each PUBLISH on it (a
+channel-layer group message: msgpack with the stamped frame) is decoded once and the
+frame written to every socket with `websockets.broadcast()` (one frame built per
+message, no per-socket queue, no framework). It is what any server on this machine needs at
 least, so benchmarks/fanout.py reports the project's latency as a ratio to it.
 
     python benchmarks/floor_relay.py --port 8765 --redis-url redis://127.0.0.1:6379/0 \
-        --channel stockgate.broadcast.market-gate
+        --channel stockgate__group__market-gate
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import asyncio
 import os
 import resource
 
+import msgpack
 import redis.asyncio as aioredis
 import websockets
 from websockets.asyncio.server import ServerConnection, serve
@@ -39,7 +41,7 @@ async def relay(redis_url: str, channel: str) -> None:
     await pubsub.subscribe(channel)
     async for message in pubsub.listen():
         if message["type"] == "message":
-            websockets.broadcast(CONNECTIONS, message["data"].decode())
+            websockets.broadcast(CONNECTIONS, msgpack.unpackb(message["data"])["frame"])
 
 
 async def main(args: argparse.Namespace) -> None:

@@ -15,6 +15,13 @@ def broadcast_gate(gate: MarketGate) -> None:
     publish_safely(topics.MARKET_GATE, gate.to_message())
 
 
+def broadcast_latest_gate() -> None:
+    """After a delete: the gate subscribers should show now (nothing when none is left)."""
+    gate = MarketGate.latest()
+    if gate is not None:
+        broadcast_gate(gate)
+
+
 @database_sync_to_async
 def _latest_gate_message() -> dict[str, Any] | None:
     gate = MarketGate.latest()

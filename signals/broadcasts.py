@@ -1,4 +1,4 @@
-"""The one `signal_update` per finished scan, and the signal snapshot for new subscribers."""
+"""The one `signal_update` per finished scan or edit, and the signal snapshot for new subscribers."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from django.utils import timezone
 from signals.models import Signal
 from stockgate.realtime import snapshots, topics
 from stockgate.realtime.broadcast import publish_safely
+from stockgate.realtime.commit import broadcast_on_commit
 
 
 def signal_update_message(signal_date: date | None, signal_type: str = "VCP") -> dict[str, Any]:
@@ -33,6 +34,28 @@ def signal_update_message(signal_date: date | None, signal_type: str = "VCP") ->
 def broadcast_signals(signal_date: date, signal_type: str = "VCP") -> str | None:
     """Called once by the code that finished a scan, after its transaction commits."""
     return publish_safely(topics.SIGNAL_VCP, signal_update_message(signal_date, signal_type))
+
+
+def update_key(signal_date: date, signal_type: str = "VCP") -> tuple[str, date, str]:
+    """What coalesces signal_update broadcasts: one per signal date per transaction."""
+    return ("signal_update", signal_date, signal_type)
+
+
+def signals_changed(signal_date: date, signal_type: str) -> None:
+    """A Signal row was saved or deleted (admin, shell, tasks): once the transaction
+    commits, subscribers get the corrected list, if it is the list they are showing."""
+    if signal_type == "VCP":
+        broadcast_on_commit(update_key(signal_date, signal_type), lambda: _broadcast_if_current(signal_date))
+
+
+def _broadcast_if_current(signal_date: date) -> str | None:
+    # Dashboards show the latest date's list (the snapshot's): an edit of an older day
+    # is not news to them, and deleting the latest day's last signal makes the day
+    # before the latest one again.
+    latest = Signal.objects.latest_date()
+    if latest is not None and signal_date < latest:
+        return None
+    return publish_safely(topics.SIGNAL_VCP, signal_update_message(latest))
 
 
 @database_sync_to_async

@@ -32,12 +32,13 @@ from marketgate import calendar
 from marketgate.adjustment_store import adjusted
 from marketgate.models import MarketGate
 from signals import scan_loading
-from signals.broadcasts import broadcast_signals
+from signals.broadcasts import broadcast_signals, update_key
 from signals.gate_cap import apply_gate_cap
 from signals.models import ScanRun, ScanStatus, Signal
 from signals.results import ScanResult, SignalCandidate
 from signals.scan_params import ScanParams
 from signals.scanner import scan
+from stockgate.realtime.commit import broadcast_on_commit
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +204,7 @@ def _run(request: ScanRequest, run: ScanRun | None, now: datetime, dry_run: bool
         timings["total"] = time.perf_counter() - started
         _finish_run(run, request, params, outcome)
         # One frame with the full list, sent only once the rows are visible to readers.
-        transaction.on_commit(lambda: broadcast_signals(signal_date), robust=True)
+        broadcast_on_commit(update_key(signal_date), lambda: broadcast_signals(signal_date))
     outcome.run_id = run.pk
     report("done", 1.0)
     return outcome

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
@@ -69,19 +70,38 @@ def check_scheduler(now: datetime) -> tuple[bool, dict[str, Any]]:
 
 
 async def check_channel_layer() -> tuple[bool, dict[str, Any]]:
-    """Send a message to a fresh channel and receive it back through Redis."""
+    """A group_send through Redis back to this process, delivered the way broadcasts are:
+    to a channel in a group, handed to its attached dispatch by the layer."""
     from channels.layers import get_channel_layer
 
     layer = get_channel_layer()
     if layer is None:
         return False, {"error": "no channel layer configured"}
+    attach = getattr(layer, "attach", None)
     started = time.perf_counter()
     channel = await layer.new_channel("health.")
-    await layer.send(channel, {"type": "health.ping", "sent": started})
-    message = await asyncio.wait_for(layer.receive(channel), settings.HEALTH_TIMEOUT_SECONDS)
-    await _forget_channel(layer, channel)
+    group = f"health.{uuid.uuid4().hex}"
+    arrived: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+
+    async def dispatch(message: dict[str, Any]) -> None:
+        if not arrived.done():
+            arrived.set_result(message)
+
+    if attach is not None:
+        attach(channel, dispatch)
+    try:
+        await layer.group_add(group, channel)
+        await layer.group_send(group, {"type": "health.ping", "sent": started})
+        waiting = arrived if attach is not None else layer.receive(channel)
+        message = await asyncio.wait_for(waiting, settings.HEALTH_TIMEOUT_SECONDS)
+    finally:
+        await layer.group_discard(group, channel)
+        if attach is not None:
+            layer.detach(channel)
+        await _forget_channel(layer, channel)
     ok = message.get("sent") == started
-    return ok, {"round_trip_ms": round((time.perf_counter() - started) * 1000, 2)}
+    path = "group_send, attached dispatch" if attach is not None else "group_send, receive"
+    return ok, {"round_trip_ms": round((time.perf_counter() - started) * 1000, 2), "path": path}
 
 
 async def _forget_channel(layer: Any, channel: str) -> None:

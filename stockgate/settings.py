@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import ExponentialWithJitterBackoff
+
 from stockgate.dburl import parse_database_url
 from stockgate.env import env, envbool, envfloat, envint, envlist
 
@@ -120,25 +123,27 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND
 # --- channel layer and realtime transport ---
 # redis-py caps an asyncio pool at 100 connections; a burst of connects needs more.
 REDIS_MAX_CONNECTIONS = envint("REDIS_MAX_CONNECTIONS", 1000)
-# CHANNEL_LAYER_BACKEND=core selects channels_redis' list-based RedisChannelLayer (Channels'
-# default stack, measured against in benchmarks/fanout.py); "pubsub" is the shipped one.
-_CHANNEL_LAYER_BACKENDS = {
-    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
-    "core": "channels_redis.core.RedisChannelLayer",
-}
+# Every push is a group_send on this layer: channels-redis's pub/sub layer, with group
+# messages decoded once per process and handed to attached consumers without a task
+# wakeup per socket (stockgate/realtime/layer.py). After a Redis restart every pooled
+# connection is dead; the retries let the next command reconnect instead of failing.
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": _CHANNEL_LAYER_BACKENDS[env("CHANNEL_LAYER_BACKEND", "pubsub")],
+        "BACKEND": "stockgate.realtime.layer.BroadcastChannelLayer",
         "CONFIG": {
-            "hosts": [{"address": REDIS_URL, "max_connections": REDIS_MAX_CONNECTIONS}],
+            "hosts": [
+                {
+                    "address": REDIS_URL,
+                    "max_connections": REDIS_MAX_CONNECTIONS,
+                    "socket_connect_timeout": 5,
+                    "retry": AsyncRetry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), 3),
+                }
+            ],
             "prefix": env("CHANNEL_PREFIX", "stockgate"),
         },
     }
 }
-# "hub": one Redis subscription per topic per web process, frames serialised once
-# (the shipped fan-out). "layer": every socket joins a channel-layer group (Channels'
-# default path; kept for comparison in benchmarks/fanout.py).
-REALTIME_FANOUT = env("REALTIME_FANOUT", "hub")
+# Redis key prefix of the topics' seq/epoch/history (the frames' stamps).
 REALTIME_PREFIX = env("REALTIME_PREFIX", "stockgate")
 WS_MAX_FRAME_BYTES = envint("WS_MAX_FRAME_BYTES", 64 * 1024)
 WS_MAX_BAD_FRAMES_PER_MINUTE = envint("WS_MAX_BAD_FRAMES_PER_MINUTE", 20)

@@ -64,3 +64,23 @@ def _close_stray_connections(django_db_setup, django_db_blocker) -> Iterator[Non
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+
+
+@pytest.fixture(scope="session")
+def _ws_servers(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """Server processes the protocol tests start, stopped before the test database goes."""
+    from tests import wsclient
+
+    wsclient.remember_defaults()
+    yield
+    wsclient.stop_servers()
+
+
+@pytest.fixture(params=["in-process", pytest.param("uvicorn", marks=pytest.mark.e2e), pytest.param("daphne", marks=pytest.mark.e2e)])
+def ws_target(request: pytest.FixtureRequest, _ws_servers: None) -> Iterator[str]:
+    """Run a protocol test in-process, under the Procfile's uvicorn and under daphne."""
+    from tests import wsclient
+
+    wsclient.target = request.param
+    yield request.param
+    wsclient.target = "in-process"

@@ -7,6 +7,8 @@ variables production uses, so these tests exercise the deployed code paths.
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -122,15 +124,22 @@ class Proc:
             return ""
 
 
+def procfile_command(role: str, **values: str) -> list[str]:
+    """A Procfile line as the deployment runs it: ${VAR:-default} expanded (`values`
+    first), `python` being this interpreter."""
+    line = next(ln for ln in (REPO / "Procfile").read_text().splitlines() if ln.startswith(f"{role}:"))
+    line = re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: values.get(m.group(1), m.group(2)), line[len(role) + 1 :])
+    args = shlex.split(line)
+    return [sys.executable, *args[1:]] if args[0] == "python" else args
+
+
 def web(server: str = "uvicorn", port: int | None = None, **env: str) -> Proc:
+    """The web process: "uvicorn" is the Procfile's command, "daphne" the fallback server."""
     port = port or free_port()
-    py = sys.executable
     if server == "daphne":
-        args = [py, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "stockgate.asgi:application"]
+        args = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "stockgate.asgi:application"]
     else:
-        args = [py, "-m", "uvicorn", "stockgate.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-                "--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio",
-                "--ws-per-message-deflate", "false", "--ws-max-size", "1048576", "--lifespan", "off", "--no-access-log"]
+        args = procfile_command("web", WEB_HOST="127.0.0.1", WEB_PORT=str(port))
     return Proc(f"web-{server}-{port}", args, process_env(**env), port=port)
 
 

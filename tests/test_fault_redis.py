@@ -6,6 +6,7 @@ every client converges on the latest state once Redis is back."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import os
 import random
@@ -19,7 +20,7 @@ import websockets
 from django.utils import timezone
 
 from marketgate.models import MarketGate
-from stockgate.realtime.hub import RESUBSCRIBE_MAX_DELAY, resubscribe_delay
+from stockgate.realtime.layer import RESUBSCRIBE_MAX_DELAY, resubscribe_delay
 from stockgate.realtime.redis_conn import reset_clients
 from tests.factories import gate
 from tests.processes import database_url, web
@@ -80,6 +81,15 @@ class Fleet:
         return f"{missing} of {len(self.seen)} clients lack {as_of}; handshakes {self.handshakes}, closes {self.closes}"
 
 
+def layers_on(url: str) -> dict[str, Any]:
+    from django.conf import settings
+
+    layers = copy.deepcopy(settings.CHANNEL_LAYERS)
+    for host in layers["default"]["CONFIG"]["hosts"]:
+        host["address"] = url
+    return layers
+
+
 def as_of_text(row: MarketGate) -> str:
     return timezone.localtime(row.as_of).isoformat()
 
@@ -99,6 +109,7 @@ async def wait_for(predicate: Any, timeout: float) -> float:
 def test_redis_restart_under_200_clients(settings, down_seconds: float) -> None:  # type: ignore[no-untyped-def]
     private = PrivateRedis().start()
     settings.REDIS_URL = private.url  # this test process publishes to the private Redis too
+    settings.CHANNEL_LAYERS = layers_on(private.url)  # its group_send too
     reset_clients()
     # Persistent database connections, as in production (the suite's default of a new
     # connection per query would make 100 snapshots per process take seconds).

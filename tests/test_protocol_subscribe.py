@@ -11,7 +11,8 @@ from stockgate.realtime.broadcast import publish
 from tests import factories
 from tests.wsclient import connect, recv, send, subscribe
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Every test runs in-process, under the Procfile's uvicorn and under daphne (conftest.ws_target).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("ws_target")]
 
 
 def gate_message(level: int) -> dict:

@@ -5,7 +5,7 @@ Redis set of its own, renewed with a TTL heartbeat: a web process that dies stop
 renewing and its demand expires. The feed takes the union of the live sets (plus the
 watchlist), capped at the upstream's registration limit.
 
-Web side: `track(topic, wanted)` is the fan-out hub's demand hook (hub.on_demand_change).
+Web side: `track(topic, wanted)` is the transport's demand hook (presence.on_demand_change).
 Feed side: `wanted_tickers()`.
 """
 
@@ -94,7 +94,7 @@ class DemandTracker:
                 return
 
 
-# One tracker per event loop: the hub is per loop too.
+# One tracker per event loop: subscriber counts are per loop too.
 _trackers: dict[asyncio.AbstractEventLoop, DemandTracker] = {}
 
 

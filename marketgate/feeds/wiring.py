@@ -6,11 +6,11 @@ from __future__ import annotations
 def install() -> None:
     from marketgate.feeds import demand, quotes
     from stockgate import schedules
-    from stockgate.realtime import hub, snapshots
+    from stockgate.realtime import presence, snapshots
 
     snapshots.register("price", quotes.price_snapshot)
     snapshots.register("market", quotes.index_snapshot)
-    hub.on_demand_change(demand.track)
+    presence.on_demand_change(demand.track)
     schedules.register(
         schedules.DefaultSchedule(
             "store-intraday-bars",

@@ -1,4 +1,8 @@
-"""The /ws consumer: subscriptions, snapshots, replay, heartbeats and limits (protocol.md)."""
+"""The /ws consumer: subscriptions, snapshots, replay, heartbeats and limits (protocol.md).
+
+Broadcast frames reach it as channel-layer group messages (`realtime.frame`, sent by
+broadcast.py with group_send) and are handled in `realtime_frame` (delivery.py).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ import asyncio
 import json
 import logging
 import uuid
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -15,13 +18,15 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from stockgate.realtime import frames, history, metrics, snapshots, wsstats
-from stockgate.realtime.broadcast import encode
+from stockgate.realtime import frames, history, metrics, presence, snapshots, wsstats
+from stockgate.realtime.broadcast import FRAME_EVENT, encode
 from stockgate.realtime.coalesce import PriceCoalescer
-from stockgate.realtime.hub import get_hub
+from stockgate.realtime.delivery import TopicDelivery, TopicState
+from stockgate.realtime.layer import RESUBSCRIBED
 from stockgate.realtime.limits import InboundLimiter, Verdict
-from stockgate.realtime.sender import FrameSender, unwrap_send
+from stockgate.realtime.sender import FrameSender
 from stockgate.realtime.topics import KNOWN_TOPIC_PATTERNS, group_for, is_valid_topic, topic_kind
+from stockgate.realtime.wire import outlet
 
 log = logging.getLogger(__name__)
 
@@ -29,29 +34,19 @@ CLOSE_TOO_LARGE = 1009
 CLOSE_POLICY = 1008
 CLOSE_IDLE = 1001
 CLOSE_SLOW = 4008
+# Group messages that never touch the database (see dispatch()).
+_LAYER_EVENTS = frozenset({FRAME_EVENT, RESUBSCRIBED})
 
 
-@dataclass
-class TopicState:
-    epoch: str = ""
-    last_seq: int = 0
-    # Live frames that arrive while the snapshot or replay is being sent wait here,
-    # so a client always sees its topic's frames in seq order.
-    pending: list[tuple[int, str, str]] | None = field(default_factory=list)
-
-
-class RealtimeConsumer(AsyncWebsocketConsumer):
+class RealtimeConsumer(TopicDelivery, AsyncWebsocketConsumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if settings.REALTIME_FANOUT == "hub":
-            # Hub sockets hold no channel-layer channel (no Redis subscription per socket);
-            # an alias with no configured layer makes Channels skip creating one.
-            self.channel_layer_alias = "realtime-hub-no-layer"
         self.subs: dict[str, TopicState] = {}
         # Set once the socket is accepted; frames are written through it (sender.py).
         self.sender: FrameSender | None = None
         self.closing = False
         self.tasks: list[asyncio.Task[None]] = []
+        self.repairs: set[asyncio.Task[None]] = set()
         self.limiter = InboundLimiter(
             per_second=settings.WS_MAX_FRAMES_PER_SECOND,
             abuse_seconds=settings.WS_RATE_ABUSE_SECONDS,
@@ -62,13 +57,14 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.coalescer = PriceCoalescer(rate, self._release_price) if rate > 0 else None
 
     async def dispatch(self, message: dict[str, Any]) -> None:
-        # Channels closes stale database connections before every message, a thread hop
-        # each (every client pong); this consumer reaches the database only through
-        # database_sync_to_async, which already does so around each call.
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"no handler for message type {message['type']}")
-        await handler(message)
+        # Channels' dispatch first closes stale database connections in a worker thread:
+        # a thread hop per socket per broadcast. Group messages never touch the database,
+        # so they go straight to the handler their type names (Channels' own naming);
+        # everything else takes Channels' dispatch.
+        if message.get("type") in _LAYER_EVENTS:
+            await getattr(self, get_handler_name(message))(message)
+        else:
+            await super().dispatch(message)
 
     # --- connection lifecycle ---
 
@@ -79,7 +75,12 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         await self.accept()
         metrics.CONNECTIONS.inc()
         wsstats.opened()
-        self.sender = FrameSender(unwrap_send(self.base_send), settings.WS_SEND_QUEUE_FRAMES)
+        self.sender = FrameSender(outlet(self.base_send), settings.WS_SEND_QUEUE_FRAMES)
+        # Group messages are handed to dispatch() as they arrive, without a task wakeup
+        # per socket (layer.py); any other Channels layer delivers them through receive().
+        attach = getattr(self.channel_layer, "attach", None)
+        if attach is not None:
+            attach(self.channel_name, self.dispatch)
         self.tasks = [loop.create_task(self._heartbeat_loop())]
         self._queue(
             frames.control(
@@ -96,7 +97,10 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         self.closing = True
-        for task in self.tasks:
+        detach = getattr(self.channel_layer, "detach", None)
+        if detach is not None:
+            detach(self.channel_name)
+        for task in [*self.tasks, *self.repairs]:
             task.cancel()
         if self.sender is not None:
             self.sender.discard()
@@ -112,7 +116,12 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.closing = True
         for topic in list(self.subs):
             await self._leave(topic)
-        await self.close(code=code)
+        try:
+            await self.close(code=code)
+        except Exception:
+            # daphne (autobahn) sends no server close code but 1000 and 3000-4999; the
+            # error frame already sent says why.
+            await self.close()
 
     # --- inbound ---
 
@@ -205,9 +214,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self._queue(frames.control("subscribed", topic=topic))
         for frame in initial:
             self._queue(frame)
-        waiting, state.pending = state.pending or [], None
-        for seq, epoch, frame in waiting:
-            self.deliver(topic, seq, epoch, frame)
+        self._release_pending(topic, state)
 
     async def _initial_frames(self, topic: str, since: frames.Since | None) -> tuple[str, int, list[str]]:
         if since is not None:
@@ -235,10 +242,12 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
     async def _join(self, topic: str) -> None:
         metrics.SUBSCRIPTIONS.labels(kind=topic_kind(topic)).inc()
         wsstats.joined(topic)
-        if settings.REALTIME_FANOUT == "hub":
-            await get_hub().add(topic, self)
-        else:
+        try:
             await self.channel_layer.group_add(group_for(topic), self.channel_name)
+        except Exception:
+            # Redis is away: the layer keeps the group wanted and resubscribes it.
+            log.warning("joining %s failed; the layer resubscribes when Redis is back", topic, exc_info=True)
+        await presence.joined(topic)
 
     async def _leave(self, topic: str) -> None:
         metrics.SUBSCRIPTIONS.labels(kind=topic_kind(topic)).dec()
@@ -246,12 +255,10 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         if self.coalescer is not None:
             self.coalescer.discard(topic)
         try:
-            if settings.REALTIME_FANOUT == "hub":
-                await get_hub().discard(topic, self)
-            else:
-                await self.channel_layer.group_discard(group_for(topic), self.channel_name)
+            await self.channel_layer.group_discard(group_for(topic), self.channel_name)
         except Exception:
             log.warning("leaving %s failed", topic, exc_info=True)
+        await presence.left(topic)
 
     async def _allowed(self, topic: str) -> bool:
         rule = _permission_rule(topic)
@@ -267,53 +274,6 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         return bool(await database_sync_to_async(user.has_perm)(rule))
 
     # --- outbound ---
-
-    def deliver(self, topic: str, seq: int, epoch: str, frame: str) -> None:
-        """Called by the fan-out for every broadcast frame of a subscribed topic. Never blocks."""
-        state = self.subs.get(topic)
-        if state is None or self.closing:
-            return
-        if state.pending is not None:
-            state.pending.append((seq, epoch, frame))
-            return
-        if epoch == state.epoch and seq <= state.last_seq:
-            return  # already sent (replay overlap)
-        if self.coalescer is not None and topic.startswith("price:"):
-            self.coalescer.offer(topic, seq, epoch, frame)
-            return
-        state.epoch, state.last_seq = epoch, seq
-        self._queue(frame)
-
-    def _release_price(self, topic: str, seq: int, epoch: str, frame: str) -> None:
-        """A price frame the coalescer lets through (now or after its interval)."""
-        state = self.subs.get(topic)
-        if state is None or self.closing:
-            return
-        if state.pending is not None:  # a snapshot is being sent: wait behind it
-            state.pending.append((seq, epoch, frame))
-            return
-        if epoch == state.epoch and seq <= state.last_seq:
-            return  # older than the snapshot sent meanwhile
-        state.epoch, state.last_seq = epoch, seq
-        self._queue(frame)
-
-    def resync(self, topic: str, seq: int, epoch: str, frame: str) -> None:
-        """The fan-out lost frames (Redis went away): send the topic's fresh snapshot,
-        built once by the hub for every socket of this process."""
-        state = self.subs.get(topic)
-        if state is None or self.closing or state.pending is not None:
-            return  # not subscribed, or a snapshot of its own is on its way
-        if epoch == state.epoch and seq <= state.last_seq:
-            return  # live frames newer than the snapshot already went out
-        state.epoch, state.last_seq = epoch, seq
-        self._queue(frame)
-
-    async def broadcast_frame(self, event: dict[str, Any]) -> None:
-        """Frames arriving through channel-layer groups (REALTIME_FANOUT=layer)."""
-        frame: str = event["frame"]
-        seq, epoch = history.parse_stamp(frame)
-        wsstats.log_broadcast(event["topic"], seq)  # once per process: the first socket logs it
-        self.deliver(event["topic"], seq, epoch, frame)
 
     def _error(self, code: frames.ErrorCode, message: str, topic: str | None = None) -> None:
         metrics.ERRORS_SENT.labels(code=code).inc()
@@ -335,7 +295,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.closing = True
 
     async def _close_slow(self) -> None:
-        for task in self.tasks:
+        for task in [*self.tasks, *self.repairs]:
             task.cancel()
         for topic in list(self.subs):
             await self._leave(topic)

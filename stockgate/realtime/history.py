@@ -1,8 +1,9 @@
 """Per-topic sequence numbers, epochs and a bounded frame history, kept in Redis.
 
 Every web process shares them, so a client can reconnect to any process and replay
-with `since`. Assigning `seq`, storing the frame and publishing it is one Lua script:
-one Redis round trip per broadcast, whatever the number of subscribers.
+with `since`, and a consumer that missed frames can fetch them (repair.py). Assigning
+`seq` and storing the frame is one Lua script, one Redis round trip per broadcast; the
+stamped frame then goes out with the channel layer's group_send (broadcast.py).
 
 Frames are built by the script as `{"seq":N,"epoch":"E",<rest of the body>`, so the
 body is serialised once by the publisher and never re-encoded on the way to sockets.
@@ -29,7 +30,6 @@ local seq = redis.call('INCR', KEYS[2])
 local frame = '{"seq":' .. seq .. ',"epoch":"' .. epoch .. '",' .. string.sub(ARGV[2], 2)
 redis.call('RPUSH', KEYS[3], frame)
 redis.call('LTRIM', KEYS[3], -tonumber(ARGV[3]), -1)
-if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], frame) end
 return frame
 """
 
@@ -60,7 +60,6 @@ class TopicKeys:
     epoch: str
     seq: str
     history: str
-    channel: str
 
     def as_list(self) -> list[str]:
         return [self.epoch, self.seq, self.history]
@@ -69,12 +68,7 @@ class TopicKeys:
 def keys_for(topic: str) -> TopicKeys:
     group = group_for(topic)
     base = f"{settings.REALTIME_PREFIX}:topic:{group}"
-    return TopicKeys(f"{base}:epoch", f"{base}:seq", f"{base}:history", broadcast_channel(group))
-
-
-def broadcast_channel(group: str) -> str:
-    """The Redis pub/sub channel every web process listens on for a group."""
-    return f"{settings.REALTIME_PREFIX}.broadcast.{group}"
+    return TopicKeys(f"{base}:epoch", f"{base}:seq", f"{base}:history")
 
 
 def new_epoch() -> str:
@@ -93,11 +87,10 @@ def mark_replayed(frame: str) -> str:
     return '{"replayed":true,' + frame[1:]
 
 
-def publish_args(topic: str, body: str, *, fan_out: bool) -> tuple[list[str], list[str | int]]:
+def publish_args(topic: str, body: str) -> tuple[list[str], list[str | int]]:
     if not (body.startswith("{") and len(body) > 2):
         raise ValueError("body must be a non-empty JSON object")
-    keys = keys_for(topic)
-    return keys.as_list(), [new_epoch(), body, settings.WS_HISTORY_FRAMES, keys.channel if fan_out else ""]
+    return keys_for(topic).as_list(), [new_epoch(), body, settings.WS_HISTORY_FRAMES]
 
 
 async def replay(topic: str, epoch: str, seq: int) -> list[str] | None:

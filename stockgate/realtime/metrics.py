@@ -20,3 +20,11 @@ FANOUT_SECONDS = Histogram(
     "Time to hand one broadcast to every local socket",
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
 )
+DIRECT_SOCKETS = Gauge(
+    "stockgate_ws_direct_sockets",
+    "Open sockets whose frames take the fast path (wire bytes straight to uvicorn's transport)",
+    multiprocess_mode="livesum",
+)
+DELIVERY_FAILURES = Counter("stockgate_layer_delivery_failures_total", "Group messages a consumer failed to handle")
+MALFORMED_MESSAGES = Counter("stockgate_layer_malformed_total", "Undecodable messages dropped by the channel layer")
+GAP_REPAIRS = Counter("stockgate_ws_gap_repairs_total", "Missed frames repaired by the server", ["how"])

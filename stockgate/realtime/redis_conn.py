@@ -59,9 +59,15 @@ def async_client() -> aioredis.Redis:
     return client
 
 
+# Bumped by reset_clients(): holders of longer-lived connections (broadcast.py's
+# publishing loop) start afresh when it changes.
+generation = 0
+
+
 def reset_clients() -> None:
     """Forget cached clients (tests that restart Redis, forked workers)."""
-    global _sync_client
+    global _sync_client, generation
     with _sync_lock:
         _sync_client = None
+        generation += 1
     _async_clients.clear()
