@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.db import transaction
@@ -21,8 +20,7 @@ from django.utils import timezone
 
 from marketgate.models import DailyBar
 from signals.models import OutcomeStatus, Signal, SignalOutcome
-from signals.outcome_rules import Bars, Outcome, resolve
-from signals.panel import clean_bar_mask
+from signals.outcome_rules import Bars, Outcome, after, bars_by_ticker, resolve
 
 log = logging.getLogger(__name__)
 
@@ -45,31 +43,6 @@ class OutcomeRun:
 
 def buy_window() -> int:
     return max(1, int(getattr(settings, "SIGNAL_BUY_WINDOW_SESSIONS", 5)))
-
-
-def bars_by_ticker(frame: pd.DataFrame) -> dict[str, Bars]:
-    """Clean bars per ticker, oldest first, from a long frame (ticker, date, o, h, l, c...)."""
-    if frame.empty:
-        return {}
-    frame = frame.loc[clean_bar_mask(frame)].sort_values(["ticker", "date"], kind="stable")
-    out: dict[str, Bars] = {}
-    for ticker, rows in frame.groupby("ticker", sort=False):
-        out[str(ticker)] = Bars(
-            rows["date"].to_numpy(dtype="datetime64[D]"),
-            rows["open"].to_numpy(dtype=float), rows["high"].to_numpy(dtype=float),
-            rows["low"].to_numpy(dtype=float), rows["close"].to_numpy(dtype=float),
-        )
-    return out
-
-
-def after(bars: Bars | None, day: date, until: date | None = None) -> Bars:
-    """The bars strictly after `day` (and up to `until`)."""
-    if bars is None:
-        return Bars(*(np.array([], dtype=d) for d in ("datetime64[D]", float, float, float, float)))
-    start = int(np.searchsorted(bars.dates, np.datetime64(day, "D"), side="right"))
-    stop = len(bars) if until is None else int(np.searchsorted(bars.dates, np.datetime64(until, "D"), side="right"))
-    return Bars(bars.dates[start:stop], bars.open[start:stop], bars.high[start:stop], bars.low[start:stop],
-                bars.close[start:stop])
 
 
 def _load_bars(tickers: Iterable[str], start: date, until: date | None) -> dict[str, Bars]:

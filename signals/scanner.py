@@ -115,6 +115,7 @@ def scan(
         trend_template_count=int(passed.sum()),
         rejections=rejections,
         stats=stats,
+        trend_template_tickers=tuple(str(panel.tickers[cols[j]]) for j in np.flatnonzero(passed)),
     )
 
 
