@@ -4,8 +4,10 @@ Pure (pandas/numpy; no Django), so the benchmark runs it on a synthetic market a
 command on the database's bars (backtest_data.py). For each session in the range:
 
 * the bars are cut to exactly what `manage.py scan --date` of that session reads: the
-  last 320 distinct bar dates up to it (scanning.load_market), nothing after;
-* `scan()` runs on them: the universe is whoever has a clean bar that day and enough
+  last 320 distinct bar dates up to it (scanning.load_market), nothing after; the
+  panel of those bars is cut from one built for the whole range (panel_history.py,
+  equal to build_panel's), and the scan's rules (`scan_panel`, the body of `scan()`)
+  run on it: the universe is whoever has a clean bar that day and enough
   history, i.e. the listing as of that date (a ticker delisted later still trades here;
   one listed later has no bars yet);
 * the gate as of that session caps grades and sizes exactly as a live scan's does
@@ -28,9 +30,10 @@ import pandas as pd
 
 from signals.gate_cap import apply_gate_cap
 from signals.outcome_rules import DEFAULT_BUY_WINDOW, Bars, Outcome, after, bars_by_ticker, resolve
+from signals.panel_history import PanelHistory
 from signals.results import SignalCandidate
 from signals.scan_params import ScanParams
-from signals.scanner import scan
+from signals.scanner import panel_rows, scan_panel
 
 # As scanning.load_market: the scanner's look-back plus room for halts.
 EXTRA_SESSIONS = 20
@@ -119,10 +122,12 @@ def walk_forward(
     report = progress or (lambda stage, fraction: None)
     markets = ("KOSPI", "KOSDAQ") if market == "ALL" else (market,)
     started = time.perf_counter()
-    frame = bars.sort_values("date", kind="stable").reset_index(drop=True)
-    row_dates = frame["date"].to_numpy(dtype="datetime64[D]")
-    all_dates = np.unique(row_dates)
+    frame = bars.reset_index(drop=True)
+    # Every date with any bar (halted ones too): the window is counted in these, as
+    # scan_loading.bar_window_start counts the database's distinct dates.
+    all_dates = np.unique(pd.to_datetime(frame["date"]).to_numpy(dtype="datetime64[ns]").astype("datetime64[D]"))
     by_ticker = bars_by_ticker(frame)
+    history = PanelHistory(frame, panel_rows(params))
     run = BacktestRun(
         start=min(sessions) if sessions else date.min, end=max(sessions) if sessions else date.min, market=market,
         sessions=list(sessions), data_end=all_dates[-1].item() if len(all_dates) else None,
@@ -139,10 +144,9 @@ def walk_forward(
         i = int(np.searchsorted(all_dates, np.datetime64(day, "D")))
         if i >= len(all_dates) or all_dates[i] != np.datetime64(day, "D"):
             raise ValueError(f"no bars on {day.isoformat()}: not a session of this data")
-        lo = int(np.searchsorted(row_dates, all_dates[max(0, i - lookback + 1)], side="left"))
-        hi = int(np.searchsorted(row_dates, all_dates[i], side="right"))
         mark = time.perf_counter()
-        result = scan(frame.iloc[lo:hi], instruments, as_of=day, params=params)
+        panel = history.at(day, all_dates[max(0, i - lookback + 1)].item())
+        result = scan_panel(panel, instruments, as_of=day, params=params)
         scan_seconds += time.perf_counter() - mark
         gate = gate_for(day)
         colour = gate.status or UNKNOWN
