@@ -163,6 +163,8 @@ function render() {
   document.getElementById("perf-open-count").textContent = String(data.open.length);
   document.getElementById("perf-closed-count").textContent = String(data.closed.length);
   drawGateHistory(document.getElementById("perf-gate"), data.gate_history || []);
+  // Ask the page's connection for the open positions' prices (after the signals'; within its budget).
+  document.dispatchEvent(new CustomEvent("stockgate:held", { detail: data.open.map((r) => r.ticker) }));
   root.dataset.state = "ready";
 }
 
