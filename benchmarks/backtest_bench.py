@@ -11,6 +11,7 @@ same market (median of 3) times the number of sessions, i.e. what running
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -42,21 +43,25 @@ def main(argv: list[str] | None = None) -> None:
     last = np.datetime64(sessions[-1], "D")
     window = bars.loc[(bars["date"].to_numpy(dtype="datetime64[D]") > dates[np.searchsorted(dates, last) - lookback])
                       & (bars["date"].to_numpy(dtype="datetime64[D]") <= last)]
-    single = []
+    single, single_cpu = [], []
     for _ in range(3):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         scan(window, instruments, as_of=sessions[-1], params=params)
         single.append(time.perf_counter() - started)
-    one = statistics.median(single)
+        single_cpu.append(time.process_time() - cpu_started)
+    one, one_cpu = statistics.median(single), statistics.median(single_cpu)
 
     wall, cpu = time.perf_counter(), time.process_time()
     run = walk_forward(bars, instruments, sessions, lambda day: GateDay("GREEN", 70, "stored"), params=params)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     baseline = one * len(sessions)
-    print(f"single-session scan (median of 3): {one:.3f} s; x {len(sessions)} sessions = {baseline:.1f} s")
+    print(f"single-session scan (median of 3): {one:.3f} s wall, {one_cpu:.3f} s CPU; x {len(sessions)} sessions = "
+          f"{baseline:.1f} s wall, {one_cpu * len(sessions):.1f} s CPU")
     print(f"backtest: {wall:.1f} s wall, {cpu:.1f} s CPU ({run.timings['scan']:.1f} s in scan(), "
           f"{run.timings['prepare']:.1f} s preparing); {len(run.trades)} signals, {len(run.forward):,} forward returns")
-    print(f"backtest / (single scan x sessions) = {wall / baseline:.2f}; under 3 minutes: {wall < 180}")
+    print(f"backtest / (single scan x sessions) = {wall / baseline:.2f} wall, {cpu / (one_cpu * len(sessions)):.2f} CPU; "
+          f"under 3 minutes: {wall < 180}")
+    print(f"load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":
