@@ -21,6 +21,7 @@ repeat: the live list shows it every day, but a trader holds one position.
 from __future__ import annotations
 
 import time
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -51,6 +52,7 @@ class GateDay:
 
 
 GateLookup = Callable[[date], GateDay]
+Adjust = Callable[[pd.DataFrame, date], pd.DataFrame]
 
 
 @dataclass(frozen=True)
@@ -116,8 +118,14 @@ def walk_forward(
     buy_window: int = DEFAULT_BUY_WINDOW,
     forward_sessions: int = FORWARD_SESSIONS,
     progress: Progress | None = None,
+    adjust: Adjust | None = None,
+    ex_dates: Sequence[date] = (),
 ) -> BacktestRun:
-    """Scan every session of `sessions` (dates present in `bars`) on the bars up to it."""
+    """Scan every session of `sessions` (dates present in `bars`) on the bars up to it.
+
+    `adjust(bars, day)`, when given, is how a scan of `day` reads history (corporate
+    actions with ex-dates up to `day` applied, none later); the panel is rebuilt each time
+    a session passes one of `ex_dates`, so every session sees its own adjustment."""
     params = params or ScanParams()
     report = progress or (lambda stage, fraction: None)
     markets = ("KOSPI", "KOSDAQ") if market == "ALL" else (market,)
@@ -127,7 +135,8 @@ def walk_forward(
     # scan_loading.bar_window_start counts the database's distinct dates.
     all_dates = np.unique(pd.to_datetime(frame["date"]).to_numpy(dtype="datetime64[ns]").astype("datetime64[D]"))
     by_ticker = bars_by_ticker(frame)
-    history = PanelHistory(frame, panel_rows(params))
+    epochs = sorted(set(ex_dates))
+    history, epoch = None, -1
     run = BacktestRun(
         start=min(sessions) if sessions else date.min, end=max(sessions) if sessions else date.min, market=market,
         sessions=list(sessions), data_end=all_dates[-1].item() if len(all_dates) else None,
@@ -145,6 +154,9 @@ def walk_forward(
         if i >= len(all_dates) or all_dates[i] != np.datetime64(day, "D"):
             raise ValueError(f"no bars on {day.isoformat()}: not a session of this data")
         mark = time.perf_counter()
+        if history is None or (adjust is not None and bisect_right(epochs, day) != epoch):
+            epoch = bisect_right(epochs, day)
+            history = PanelHistory(adjust(frame, day) if adjust else frame, panel_rows(params))
         panel = history.at(day, all_dates[max(0, i - lookback + 1)].item())
         result = scan_panel(panel, instruments, as_of=day, params=params)
         scan_seconds += time.perf_counter() - mark

@@ -65,3 +65,38 @@ def test_every_session_panel_equals_build_panel_of_its_window(sessions):
         assert np.array_equal(got.last_date, expected.last_date)
         checked += 1
     assert checked >= 10
+
+
+def test_walk_forward_reads_each_session_through_its_own_adjustment():
+    """A scan of day D reads history adjusted for ex-dates up to D only: the backtest's
+    signals per session equal scan() of adjust(window, D)."""
+    from signals.backtest import GateDay, walk_forward
+    from signals.scan_params import ScanParams
+    from signals.scanner import scan
+    from tests import scanner_fixtures as fx
+
+    bars, instruments = fx.universe(fx.vcp_stock("VCP001"), weak=3, strong=0)
+    dates = sorted(bars["date"].dt.date.unique())
+    sessions, ex_date = dates[-4:], dates[-2]
+
+    def adjust(frame: pd.DataFrame, day: date) -> pd.DataFrame:
+        if day < ex_date:
+            return frame
+        out = frame.copy()
+        before = (out["ticker"] == "VCP001") & (out["date"].dt.date < ex_date)
+        out.loc[before, ["open", "high", "low", "close"]] /= 2  # a 2-for-1 split on ex_date
+        out.loc[before, "volume"] *= 2
+        return out
+
+    params = ScanParams()
+    run = walk_forward(bars, instruments, sessions, lambda d: GateDay("GREEN"), params=params, adjust=adjust,
+                       ex_dates=[ex_date])
+    found = 0
+    for day in sessions:
+        part, _ = window(bars, day, 320)
+        expected = scan(adjust(part, day), instruments, as_of=day, params=params)
+        got = run.signals_on(day)
+        assert [(t.ticker, t.score, t.entry, t.stop, t.target) for t in got] == [
+            (c.ticker, c.score, c.entry_price, c.stop_loss, c.target_price) for c in expected.candidates], day
+        found += len(got)
+    assert found >= 1
