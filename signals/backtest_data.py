@@ -25,6 +25,7 @@ from signals import scan_loading
 from signals.backtest import BacktestRun, GateDay, walk_forward, window_sessions
 from signals.outcome_rules import DEFAULT_BUY_WINDOW
 from signals.scan_params import ScanParams
+from signals.scanning import gate_status_for
 
 # Sessions of index history before the range over which the hysteresis settles.
 GATE_WARM_UP_DAYS = 120
@@ -52,9 +53,12 @@ def gate_timeline(sessions: list[date]) -> GateTimeline:
         return GateTimeline({})
     days: dict[date, GateDay] = {}
     stored = (MarketGate.objects.filter(trading_date__gte=sessions[0], trading_date__lte=sessions[-1])
-              .order_by("trading_date", "computed_at", "id").values_list("trading_date", "status", "level"))
-    for day, status, level in stored:
-        days[day] = GateDay(status, level, "stored")  # the last of the day wins, as gate_status_for
+              .order_by("trading_date", "computed_at", "id").values_list("trading_date", "level"))
+    levels = dict(stored)  # the day's last level, for display
+    for day in sessions:
+        if day in levels:
+            # The very status a live scan of that day caps with.
+            days[day] = GateDay(gate_status_for(day), levels[day], "stored")
     missing = [d for d in sessions if d not in days]
     if missing:
         for day, gate in recomputed_gates(missing[0], missing[-1]).items():
