@@ -124,3 +124,39 @@ def test_bad_arguments_are_refused_by_the_parser():
         call_command("backtest", "--from", "2025-06-01", stdout=io.StringIO(), stderr=io.StringIO())
     with pytest.raises(CommandError, match="date"):
         call_command("backtest", "--from", "June", "--to", "2025-06-01", stdout=io.StringIO(), stderr=io.StringIO())
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_on_a_terminal_the_command_draws_a_progress_bar_and_prints_the_tables():
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from tests.processes import REPO, process_env
+
+    sessions = market_with_a_future()
+    master, slave = pty.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "manage.py", "backtest", "--from", sessions[0].isoformat(), "--to",
+             sessions[-1].isoformat()],
+            cwd=REPO, env=process_env(), stdout=subprocess.PIPE, stderr=slave, timeout=240, text=True,
+        )
+        os.close(slave)
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            drawn += chunk
+    finally:
+        os.close(master)
+    assert done.returncode == 0
+    text = drawn.decode("utf-8", "replace")
+    assert "\rbacktest [" in text and "100%" in text and sessions[-1].isoformat() in text
+    assert "| gate off |" in done.stdout
