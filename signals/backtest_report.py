@@ -76,4 +76,22 @@ def render(report: dict[str, Any]) -> str:
         for label in (*GATES, "all") if (f := forward[label])["samples"]
     ]
     lines += markdown_table(("gate", "samples", "days", "mean (95% CI)", "median", "positive"), fwd_rows)
+    trades = [t for t in report["trades"] if not t["repeat"]]
+    lines += ["", f"Signals (repeats left out): {len(trades)}", ""]
+    lines += markdown_table(TRADE_COLUMNS, [trade_cells(t) for t in trades])
     return "\n".join(lines)
+
+
+TRADE_COLUMNS = ("session", "ticker", "name", "gate", "grade (gate on/off)", "size (on/off)", "entry", "stop",
+                 "target", "outcome", "fill", "exit", "R", "R after costs", "days")
+
+
+def trade_cells(t: dict[str, Any]) -> list[str]:
+    exit_text = "-" if t["exit_price"] is None else f"{t['exit_price']:,.0f} {t['exit_date']}" + (
+        " gap" if t["gap"] else "")
+    return [
+        t["session"], t["ticker"], t["name"], t["gate"], f"{t['grade']}/{t['raw_grade']}", f"{t['size']}/{t['raw_size']}",
+        f"{t['entry']:,}", f"{t['stop']:,}", f"{t['target']:,}", t["status"],
+        "-" if t["fill_price"] is None else f"{t['fill_price']:,.0f} {t['fill_date']}", exit_text,
+        _num(t["r"]), _num(t["r_net"]), "-" if t["days_held"] is None else str(t["days_held"]),
+    ]
