@@ -12,7 +12,7 @@ from django.urls import path, reverse
 from django.utils import translation
 from django.utils.html import format_html, format_html_join
 
-from signals.models import ScanRun, Signal
+from signals.models import ScanRun, Signal, SignalOutcome
 from signals.scanning import ScanError, ScanRequest
 from signals.tasks import queue_scan
 
@@ -20,13 +20,22 @@ from signals.tasks import queue_scan
 @admin.register(Signal)
 class SignalAdmin(admin.ModelAdmin):
     list_display = ("signal_date", "ticker", "name", "market", "grade", "score", "entry_price",
-                    "target_price", "stop_loss", "position_size", "reasons_short")
+                    "target_price", "stop_loss", "position_size", "outcome_short", "reasons_short")
     list_filter = ("grade", "market", "signal_type", "signal_date")
     search_fields = ("ticker", "name")
     date_hierarchy = "signal_date"
     readonly_fields = ("reasons_list", "footprint_summary", "created_at", "updated_at")
     raw_id_fields = ("scan_run",)
     list_per_page = 100
+    list_select_related = ("outcome",)
+
+    @admin.display(description="outcome")
+    def outcome_short(self, obj: Signal) -> str:
+        outcome = getattr(obj, "outcome", None)
+        if outcome is None:
+            return "-"
+        r = "" if outcome.r_multiple is None else f" {outcome.r_multiple:+.2f}R"
+        return f"{outcome.get_status_display()}{r}"
 
     @admin.display(description="reasons")
     def reasons_list(self, obj: Signal) -> str:
@@ -104,3 +113,22 @@ class ScanRunAdmin(admin.ModelAdmin):
 def _language() -> str:
     # The admin's language (Korean unless switched); reasons render from the stored codes.
     return "en" if (translation.get_language() or "ko").startswith("en") else "ko"
+
+
+@admin.register(SignalOutcome)
+class SignalOutcomeAdmin(admin.ModelAdmin):
+    list_display = ("signal", "status", "fill_date", "fill_price", "exit_date", "exit_price", "gap", "r_multiple",
+                    "mfe_r", "mae_r", "days_held", "last_date", "updated_at")
+    list_filter = ("status", "gap", "signal__grade", "signal__market", "exit_date")
+    search_fields = ("signal__ticker", "signal__name")
+    raw_id_fields = ("signal",)
+    readonly_fields = ("updated_at",)
+    list_select_related = ("signal",)
+    list_per_page = 100
+    actions = ("resolve_again",)
+
+    @admin.action(description="Resolve the open signals again on the stored bars")
+    def resolve_again(self, request: HttpRequest, queryset: QuerySet[SignalOutcome]) -> None:
+        from signals.outcomes import update_outcomes
+
+        messages.success(request, update_outcomes().summary())

@@ -76,6 +76,15 @@ def signal_list(request: HttpRequest) -> HttpResponse:
 
 
 @methods("GET")
+def performance_view(request: HttpRequest) -> HttpResponse:
+    """The dashboard's performance panel: open signals with live R, the last 60 sessions'
+    closed ones, win rate and average R by grade, the gate by day for a year."""
+    from signals.performance import performance
+
+    return _json(performance())
+
+
+@methods("GET")
 @token_or_staff("scan", "read")
 def scan_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run = ScanRun.objects.filter(pk=run_id).first()

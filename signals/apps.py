@@ -11,5 +11,13 @@ class SignalsConfig(AppConfig):
     def ready(self) -> None:
         from signals import receivers  # noqa: F401  (registers post_save/post_delete)
         from signals.broadcasts import register_snapshots
+        from stockgate.schedules import DefaultSchedule, register
 
         register_snapshots()
+        register(DefaultSchedule(
+            "signal-outcomes",
+            "signals.tasks.update_signal_outcomes",
+            crontab={"minute": "30", "hour": "16", "day_of_week": "1-5"},
+            expire_seconds=3 * 3600,
+            description="After the daily bars ingest: fill, target, stop or expiry of the open signals.",
+        ))

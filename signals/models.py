@@ -63,7 +63,9 @@ class ScanRun(models.Model):
 
 class SignalQuerySet(models.QuerySet["Signal"]):
     def for_date(self, day: date, signal_type: str = "VCP") -> SignalQuerySet:
-        return self.filter(signal_date=day, signal_type=signal_type).order_by("-score", "ticker")
+        return (
+            self.filter(signal_date=day, signal_type=signal_type).select_related("outcome").order_by("-score", "ticker")
+        )
 
     def latest_date(self, signal_type: str = "VCP") -> date | None:
         return (
@@ -130,4 +132,70 @@ class Signal(models.Model):
             "reason_codes": self.reason_codes,
             "signal_date": self.signal_date.isoformat(),
             "created_at": timezone.localtime(self.created_at).isoformat(),
+            "outcome": self.outcome_message(),
+        }
+
+    def outcome_message(self) -> dict[str, Any] | None:
+        """The signal's outcome for the wire; None until the first bars after it are read."""
+        try:
+            return self.outcome.to_message()
+        except SignalOutcome.DoesNotExist:
+            return None
+
+
+class OutcomeStatus(models.TextChoices):
+    PENDING = "pending", "체결 대기"
+    EXPIRED = "expired", "미체결 만료"
+    OPEN = "open", "보유 중"
+    TARGET = "target", "목표가 도달"
+    STOP = "stop", "손절"
+
+
+class SignalOutcome(models.Model):
+    """What the sessions after a signal made of it (signals/outcome_rules.py)."""
+
+    signal = models.OneToOneField(Signal, on_delete=models.CASCADE, primary_key=True, related_name="outcome")
+    status = models.CharField(max_length=8, choices=OutcomeStatus.choices, default=OutcomeStatus.PENDING,
+                              db_index=True)
+    sessions_seen = models.PositiveIntegerField(default=0, help_text="clean sessions after the signal date")
+    fill_date = models.DateField(null=True, blank=True)
+    fill_price = models.FloatField(null=True, blank=True)
+    exit_date = models.DateField(null=True, blank=True, db_index=True)
+    exit_price = models.FloatField(null=True, blank=True)
+    gap = models.BooleanField(default=False, help_text="exited at a gapping open")
+    last_date = models.DateField(null=True, blank=True)
+    last_close = models.FloatField(null=True, blank=True)
+    r_multiple = models.FloatField(null=True, blank=True, help_text="R at the exit, or marked to market while open")
+    mfe_r = models.FloatField(null=True, blank=True, help_text="max favourable excursion, R")
+    mae_r = models.FloatField(null=True, blank=True, help_text="max adverse excursion, R")
+    days_held = models.PositiveIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-signal__signal_date"]
+
+    def __str__(self) -> str:
+        return f"{self.signal} {self.status}"
+
+    def to_message(self) -> dict[str, Any]:
+        """The `outcome` object of a `signal_update` row."""
+        def day(value: date | None) -> str | None:
+            return value.isoformat() if value else None
+
+        def num(value: float | None, digits: int = 2) -> float | None:
+            return None if value is None else round(value, digits)
+
+        return {
+            "status": self.status,
+            "fill_date": day(self.fill_date),
+            "fill_price": num(self.fill_price),
+            "exit_date": day(self.exit_date),
+            "exit_price": num(self.exit_price),
+            "gap": self.gap,
+            "r_multiple": num(self.r_multiple),
+            "mfe_r": num(self.mfe_r),
+            "mae_r": num(self.mae_r),
+            "days_held": self.days_held,
+            "last_date": day(self.last_date),
+            "last_close": num(self.last_close),
         }

@@ -70,6 +70,7 @@ class ScanResult:
     trend_template_count: int
     rejections: dict[str, str] = field(default_factory=dict)  # ticker -> first failing rule
     stats: dict[str, Any] = field(default_factory=dict)
+    trend_template_tickers: tuple[str, ...] = ()  # every ticker that passed, candidate or not
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -22,7 +22,7 @@ from signals.results import ScanResult, SignalCandidate
 from signals.scan_params import ScanParams
 from signals.universe import instrument_problem, normalise_instruments, select_universe
 
-__all__ = ["ScanParams", "ScanResult", "SignalCandidate", "apply_gate_cap", "scan"]
+__all__ = ["ScanParams", "ScanResult", "SignalCandidate", "apply_gate_cap", "panel_rows", "scan", "scan_panel"]
 
 DEFAULT_PARAMS = ScanParams()  # frozen, so one shared default is safe
 
@@ -40,9 +40,28 @@ def scan(
     traded_value, halted). `instruments`: ticker, name, market, kind.
     """
     started = time.perf_counter()
+    panel = build_panel(bars, as_of=as_of, rows=panel_rows(params))
+    return scan_panel(panel, instruments, as_of=as_of, params=params, started=started)
+
+
+def panel_rows(params: ScanParams) -> int:
+    """Clean sessions per ticker the scan looks at."""
+    return max(params.history_sessions, params.required_sessions)
+
+
+def scan_panel(
+    panel: Panel,
+    instruments: pd.DataFrame,
+    *,
+    as_of: date,
+    params: ScanParams = DEFAULT_PARAMS,
+    started: float | None = None,
+) -> ScanResult:
+    """The scan's rules on a built panel (`scan()` after build_panel). The backtest calls
+    it with panels cut from one built for the whole range (panel_history.py), equal to
+    the ones build_panel makes from the same bars."""
+    started = time.perf_counter() if started is None else started
     info = normalise_instruments(instruments)
-    rows = max(params.history_sessions, params.required_sessions)
-    panel = build_panel(bars, as_of=as_of, rows=rows)
     stats: dict[str, object] = {"as_of": as_of.isoformat(), "tickers_with_bars": len(panel.tickers)}
     rejections = _no_bar_rejections(info, panel, as_of)
     if len(panel.dates) == 0:
@@ -115,6 +134,7 @@ def scan(
         trend_template_count=int(passed.sum()),
         rejections=rejections,
         stats=stats,
+        trend_template_tickers=tuple(str(panel.tickers[cols[j]]) for j in np.flatnonzero(passed)),
     )
 
 

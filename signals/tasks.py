@@ -148,3 +148,29 @@ def _send(run_id: int) -> None:
     except Exception as exc:  # broker down: the run must not sit "queued" forever
         log.exception("could not queue scan run %s", run_id)
         mark_failed(run_id, f"could not queue the scan: {describe_error(exc)}")
+
+
+@shared_task(
+    name="signals.tasks.update_signal_outcomes",
+    acks_late=True,
+    soft_time_limit=240,
+    time_limit=300,
+    autoretry_for=(OperationalError,),
+    retry_backoff=30,
+    max_retries=3,
+)
+def update_signal_outcomes() -> str:
+    """After the daily ingest: resolve the open signals on the new bars, then send the
+    latest list again so subscribers see its outcomes. Idempotent (a rerun changes nothing)."""
+    from django.db import transaction
+
+    from signals.broadcasts import broadcast_signals
+    from signals.models import Signal
+    from signals.outcomes import update_outcomes
+
+    result = update_outcomes()
+    latest = Signal.objects.latest_date()
+    if result.changed and latest is not None:
+        transaction.on_commit(lambda: broadcast_signals(latest), robust=True)
+    log.info("update_signal_outcomes: %s", result.summary())
+    return result.summary()

@@ -216,6 +216,11 @@ def script_strings() -> dict[str, str]:
         "last_run": _("마지막 실행 %(time)s"),
         "never": _("기록 없음"),
         "gate_not_updated": _("스케줄러 지연: 게이트가 갱신되지 않고 있습니다"),
+        "outcome_pending": _("체결 대기"),
+        "outcome_expired": _("미체결 만료"),
+        "outcome_open": _("보유 중"),
+        "outcome_target": _("목표가 도달"),
+        "outcome_stop": _("손절"),
     }
 
 

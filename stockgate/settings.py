@@ -227,6 +227,8 @@ SCAN_MAX_MISSING_SHARE = envfloat("SCAN_MAX_MISSING_SHARE", 0.05)
 SCAN_TIME_LIMIT = envint("SCAN_TIME_LIMIT", 300)
 # First retry delay of a scan whose database connection dropped (doubles each retry).
 SCAN_RETRY_BACKOFF_SECONDS = envint("SCAN_RETRY_BACKOFF_SECONDS", 30)
+# Sessions after the signal date in which the entry may fill; unfilled after them: expired.
+SIGNAL_BUY_WINDOW_SESSIONS = envint("SIGNAL_BUY_WINDOW_SESSIONS", 5)
 
 LOG_LEVEL = env("LOG_LEVEL", "INFO")
 LOGGING = {

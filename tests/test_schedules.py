@@ -11,7 +11,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from stockgate.schedules import ensure_default_schedules
 from tests import processes
 
-DEFAULTS = {"update-market-gate", "ingest-daily-bars", "scan-vcp"}
+DEFAULTS = {"update-market-gate", "ingest-daily-bars", "scan-vcp", "signal-outcomes"}
 
 
 @pytest.mark.django_db

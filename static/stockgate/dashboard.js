@@ -12,6 +12,7 @@ import { createCharts } from "./dashboard/charts.js";
 import { createFlasher, createPriceFeed } from "./dashboard/prices.js";
 import { createSignalsTable } from "./dashboard/signals-table.js";
 import { createWatchlist } from "./dashboard/watchlist.js";
+import { createPerformancePanel } from "./dashboard/performance.js";
 
 const FIXED_TOPICS = ["market-gate", "signal:vcp", "market:kospi", "market:kosdaq"];
 const PRICE_RANK_FROM = 10; // price topics resubscribe after the fixed ones
@@ -49,9 +50,14 @@ function start() {
   signalsTable = createSignalsTable({
     store, strings, korean, flash, isWatched: watchlist.has, onToggleWatch: watchlist.toggle,
   });
+  const perfPanel = createPerformancePanel({ store, onHeld: () => syncPriceTopics() });
   const priceFeed = createPriceFeed({
     store,
-    onPrice: (ticker, moved) => { signalsTable.updatePrice(ticker, moved); watchlist.updatePrice(ticker, moved); },
+    onPrice: (ticker, moved) => {
+      signalsTable.updatePrice(ticker, moved);
+      watchlist.updatePrice(ticker, moved);
+      perfPanel.updatePrice(ticker);
+    },
   });
 
   // The watchlist first, then signals by score, within the server's subscription limit.
@@ -60,6 +66,7 @@ function start() {
     const budget = state.max_price_topics ?? 196;
     for (const t of store.watchlist) if (wanted.size < budget) wanted.add(t);
     for (const s of [...store.signals].sort((a, b) => b.score - a.score)) if (wanted.size < budget) wanted.add(s.ticker);
+    for (const t of perfPanel.held()) if (wanted.size < budget) wanted.add(t); // open positions' live R
     for (const topic of [...rt.topics.keys()]) {
       if (topic.startsWith("price:") && !wanted.has(topic.slice(6))) rt.drop(topic);
     }
@@ -83,6 +90,7 @@ function start() {
       case "signal_update":
         signalsTable.set(frame.data, !frame.snapshot);
         syncPriceTopics();
+        perfPanel.reload(); // outcomes may have moved
         break;
       case "price_update":
         if (frame.ticker && frame.data) priceFeed.queue(frame.ticker, frame.data);
@@ -119,6 +127,7 @@ function start() {
   if (state.ops) rt.want("ops", FIXED_TOPICS.length); // not offered to this user otherwise
   syncPriceTopics();
   rt.connect();
+  perfPanel.start();
   setInterval(gateCard.renderFreshness, 1000);
   charts.build().catch(charts.unavailable);
 }

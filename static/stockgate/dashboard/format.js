@@ -29,6 +29,13 @@ export function pct(v) {
   return `${arrow} ${sign}${v.toFixed(2)}%`;
 }
 
+/** An R multiple with sign and arrow: "▲ +1.25R", "▼ -1.00R". */
+export function formatR(v) {
+  if (!isNum(v)) return "—";
+  const arrow = v > 0 ? "▲" : v < 0 ? "▼" : "–";
+  return `${arrow} ${v > 0 ? "+" : ""}${v.toFixed(2)}R`;
+}
+
 /** A signed percentage without the arrow (chart legends). */
 export const signedPct = (v) => (v == null ? "—" : `${v > 0 ? "+" : ""}${v.toFixed(2)}%`);
 

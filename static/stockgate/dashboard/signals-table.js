@@ -2,11 +2,11 @@
 // sorted and filtered by moving those rows, live price and return per row, reasons on
 // expand, a star per row for the watchlist.
 
-import { direction, fmt, intFmt, isNum, pct, won } from "./format.js";
+import { direction, fmt, formatR, intFmt, isNum, pct, won } from "./format.js";
 import { announce, byId, emptyRow, fromTemplate, setDir, setText } from "./dom.js";
 
 const GRADE_ORDER = { S: 0, A: 1, B: 2, C: 3 };
-const COLUMNS = 9;
+const COLUMNS = 10;
 
 /** The return since entry in percent at `price`, or null when either is unknown. */
 export function signalReturn(signal, price) {
@@ -60,6 +60,17 @@ export function createSignalsTable({ store, strings: T, korean = true, isWatched
     toggle.textContent = open ? "▾" : "▸";
   }
 
+  // What the sessions since the signal made of it (signals/outcome_rules.py): status and R.
+  function paintOutcome(td, o) {
+    td.textContent = o ? T[`outcome_${o.status}`] || o.status : "—";
+    if (!o) return;
+    td.dataset.outcome = o.status;
+    if (isNum(o.r_multiple)) {
+      td.textContent += ` ${formatR(o.r_multiple)}`;
+      setDir(td, direction(o.r_multiple));
+    }
+  }
+
   function fillPrice(s, price, ret) {
     setText(price, won(priceOf(s.ticker)));
     const r = signalReturn(s, priceOf(s.ticker));
@@ -85,6 +96,7 @@ export function createSignalsTable({ store, strings: T, korean = true, isWatched
     cell("target").textContent = won(s.target_price);
     cell("stop").textContent = won(s.stop_loss);
     cell("qty").textContent = s.position_size > 0 ? `${intFmt.format(s.position_size)}${T.shares_unit}` : T.watch_only;
+    paintOutcome(cell("outcome"), s.outcome);
     const price = tr.querySelector(".live.price");
     const ret = tr.querySelector(".live.ret");
     rows.set(s.ticker, { tr, price, ret, signal: s });
