@@ -51,11 +51,13 @@ def refresh_adjustments(tickers: Iterable[str], start: date, end: date) -> pd.Da
     return pd.DataFrame(changed, columns=FACTOR_COLUMNS)
 
 
-def stored_factors(until: date | None = None) -> pd.DataFrame:
-    """Every stored factor (FACTOR_COLUMNS), those with ex_date <= until when given."""
+def stored_factors(until: date | None = None, tickers: Iterable[str] | None = None) -> pd.DataFrame:
+    """Every stored factor (FACTOR_COLUMNS), those with ex_date <= until and of `tickers` when given."""
     rows = AdjustmentFactor.objects.all()
     if until is not None:
         rows = rows.filter(ex_date__lte=until)
+    if tickers is not None:
+        rows = rows.filter(ticker__in=list(tickers))
     return pd.DataFrame.from_records(
         list(rows.values_list("ticker", "ex_date", "factor", "source", "prev_close", "open")), columns=FACTOR_COLUMNS)
 

@@ -29,8 +29,20 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from marketgate.adjustments import adjust_bars
 from signals.gate_cap import apply_gate_cap
-from signals.outcome_rules import DEFAULT_BUY_WINDOW, Bars, Outcome, after, bars_by_ticker, resolve
+from signals.outcome_rules import (
+    DEFAULT_BUY_WINDOW,
+    Actions,
+    Bars,
+    Outcome,
+    actions_by_ticker,
+    after,
+    bars_by_ticker,
+    outcome_bars,
+    resolve,
+    share_multiplier,
+)
 from signals.panel_history import PanelHistory
 from signals.results import SignalCandidate
 from signals.scan_params import ScanParams
@@ -120,13 +132,21 @@ def walk_forward(
     progress: Progress | None = None,
     adjust: Adjust | None = None,
     ex_dates: Sequence[date] = (),
+    factors: pd.DataFrame | None = None,
 ) -> BacktestRun:
     """Scan every session of `sessions` (dates present in `bars`) on the bars up to it.
 
     `adjust(bars, day)`, when given, is how a scan of `day` reads history (corporate
     actions with ex-dates up to `day` applied, none later); the panel is rebuilt each time
-    a session passes one of `ex_dates`, so every session sees its own adjustment."""
+    a session passes one of `ex_dates`, so every session sees its own adjustment.
+    `factors` (marketgate.adjustments.FACTOR_COLUMNS) are the corporate actions of the
+    raw `bars`: when given, they are both that adjustment (when `adjust` is not) and how
+    the bars after a signal are re-expressed in the shares of its session, so a split
+    during a holding period is not read as a stop."""
     params = params or ScanParams()
+    actions = actions_by_ticker(factors)
+    if factors is not None and not factors.empty and adjust is None:
+        adjust, ex_dates = _adjust_with(factors), list(pd.to_datetime(factors["ex_date"]).dt.date)
     report = progress or (lambda stage, fraction: None)
     markets = ("KOSPI", "KOSDAQ") if market == "ALL" else (market,)
     started = time.perf_counter()
@@ -166,7 +186,8 @@ def walk_forward(
         capped = {c.ticker: c for c in _kept(result.candidates, gate.status, markets)}
         for candidate in raw:
             outcome = resolve(candidate.entry_price, candidate.stop_loss, candidate.target_price,
-                              after(by_ticker.get(candidate.ticker), day), buy_window=buy_window)
+                              outcome_bars(by_ticker.get(candidate.ticker), day, actions.get(candidate.ticker)),
+                              buy_window=buy_window)
             repeat = candidate.ticker in busy_until and day < busy_until[candidate.ticker]
             if not repeat:
                 busy_until[candidate.ticker] = _busy_until(outcome, by_ticker.get(candidate.ticker), day, buy_window)
@@ -178,7 +199,7 @@ def walk_forward(
                 target=candidate.target_price, gate=colour, gate_level=gate.level, outcome=outcome, repeat=repeat,
             ))
         tt = [t for t in result.trend_template_tickers if allowed is None or t in allowed]
-        run.forward.extend(_forward_returns(tt, by_ticker, day, colour, forward_sessions))
+        run.forward.extend(_forward_returns(tt, by_ticker, actions, day, colour, forward_sessions))
         run.days.append({
             "date": day.isoformat(), "gate": colour, "gate_level": gate.level, "gate_source": gate.source,
             "universe": result.universe_count, "trend_template": len(tt), "signals": len(raw),
@@ -205,8 +226,19 @@ def _busy_until(outcome: Outcome, bars: Bars | None, day: date, buy_window: int)
     return date.max
 
 
-def _forward_returns(tickers: list[str], by_ticker: dict[str, Bars], day: date, gate: str,
-                     horizon: int) -> list[ForwardReturn]:
+def _adjust_with(factors: pd.DataFrame) -> Adjust:
+    """History as a scan of `day` reads it: only the actions with ex-dates up to `day`."""
+    ex = pd.to_datetime(factors["ex_date"]).dt.date
+
+    def adjust(bars: pd.DataFrame, day: date) -> pd.DataFrame:
+        known = factors[(ex <= day).to_numpy()]
+        return adjust_bars(bars, known).drop(columns="adj_factor") if not known.empty else bars
+
+    return adjust
+
+
+def _forward_returns(tickers: list[str], by_ticker: dict[str, Bars], actions: dict[str, Actions], day: date,
+                     gate: str, horizon: int) -> list[ForwardReturn]:
     out = []
     target = np.datetime64(day, "D")
     for ticker in tickers:
@@ -216,5 +248,8 @@ def _forward_returns(tickers: list[str], by_ticker: dict[str, Bars], day: date, 
         i = int(np.searchsorted(bars.dates, target))
         if i >= len(bars) or bars.dates[i] != target or i + horizon >= len(bars):
             continue  # no close that day, or not enough later sessions yet
-        out.append(ForwardReturn(day, ticker, gate, float(bars.close[i + horizon] / bars.close[i] - 1.0)))
+        # The later close in the session's shares: a split in between is not a loss.
+        later = float(bars.close[i + horizon] * share_multiplier(bars.dates[i + horizon:i + horizon + 1], day,
+                                                                   actions.get(ticker))[0])
+        out.append(ForwardReturn(day, ticker, gate, later / float(bars.close[i]) - 1.0))
     return out

@@ -1,4 +1,5 @@
-"""The database side of a backtest: sessions, bars, instruments and the gate of each day.
+"""The database side of a backtest: sessions, bars, corporate actions, instruments and the
+gate of each day.
 
 The gate of a session is, in order:
 
@@ -18,6 +19,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 
+from marketgate.adjustment_store import stored_factors
 from marketgate.gating import params as gate_params
 from marketgate.history import gate_series
 from marketgate.models import BreadthDay, DailyBar, IndexBar, MarketGate
@@ -124,5 +126,10 @@ def run_backtest(
     bars = scan_loading.load_bars(first, last)
     instruments = scan_loading.load_instruments()
     gates = gate_timeline(sessions)
+    # Corporate actions inside the loaded bars, as import_bars / the ingest stored them: each
+    # session's scan reads history adjusted only for those up to it (as a live scan of that
+    # date does, scanning.py), and outcomes read later bars in the signal day's shares.
+    factors = stored_factors()
+    factors = factors[(factors["ex_date"] > first) & (factors["ex_date"] <= last)]
     return walk_forward(bars, instruments, sessions, gates, market=market, params=params, buy_window=buy_window,
-                        forward_sessions=forward_sessions, progress=progress)
+                        forward_sessions=forward_sessions, progress=progress, factors=factors)

@@ -16,6 +16,10 @@ both read a signal the same way. The rules, session by session after the signal 
   The fill bar counts too: a bar that fills and falls to the stop is stopped out.
 * Still held after the last bar: **open**, marked to market at the last close.
 
+Prices are in the shares of the signal date: entry, stop and target are that day's traded
+prices, so a later bar on or after a split's ex-date is re-expressed in those shares
+(`in_shares_of`: a 2:1 split's halved prices are doubled back) and is not read as a stop.
+
 R multiples are in units of the planned risk per share (entry - stop), the unit the
 position size was computed from. MFE / MAE are the best and worst prices reached while
 held, as R from the fill; the exit bar counts only its exit price (after a stop the
@@ -168,3 +172,47 @@ def after(bars: Bars | None, day: date, until: date | None = None) -> Bars:
     stop = len(bars) if until is None else int(np.searchsorted(bars.dates, np.datetime64(until, "D"), side="right"))
     return Bars(bars.dates[start:stop], bars.open[start:stop], bars.high[start:stop], bars.low[start:stop],
                 bars.close[start:stop])
+
+
+# Corporate actions of one ticker: ex-dates (datetime64[D], ascending) and their factors
+# (marketgate.adjustments: what prices before the ex-date are divided by).
+Actions = tuple[np.ndarray, np.ndarray]
+
+
+def actions_by_ticker(factors: pd.DataFrame | None) -> dict[str, Actions]:
+    """Per ticker, its ex-dates and factors from a FACTOR_COLUMNS frame."""
+    if factors is None or factors.empty:
+        return {}
+    frame = factors.assign(ticker=factors["ticker"].astype(str),
+                           ex_date=pd.to_datetime(factors["ex_date"]).to_numpy().astype("datetime64[D]"))
+    out: dict[str, Actions] = {}
+    for ticker, rows in frame.sort_values("ex_date", kind="stable").groupby("ticker", sort=False):
+        out[str(ticker)] = (rows["ex_date"].to_numpy(dtype="datetime64[D]"), rows["factor"].to_numpy(dtype=float))
+    return out
+
+
+def share_multiplier(dates: np.ndarray, day: date, actions: Actions | None) -> np.ndarray:
+    """Per date of `dates` (all after `day`): what its raw price is multiplied by to be in
+    the shares of `day`, the product of the factors with day < ex-date <= that date."""
+    out = np.ones(len(dates))
+    if actions is None:
+        return out
+    ex_dates, factors = actions
+    later = ex_dates > np.datetime64(day, "D")
+    if not later.any():
+        return out
+    steps = np.append(1.0, np.cumprod(factors[later]))
+    return steps[np.searchsorted(ex_dates[later], dates, side="right")]
+
+
+def in_shares_of(bars: Bars, day: date, actions: Actions | None) -> Bars:
+    """`bars` (after `day`) with prices in the shares of `day`."""
+    mult = share_multiplier(bars.dates, day, actions)
+    if (mult == 1.0).all():
+        return bars
+    return Bars(bars.dates, bars.open * mult, bars.high * mult, bars.low * mult, bars.close * mult)
+
+
+def outcome_bars(bars: Bars | None, day: date, actions: Actions | None = None, until: date | None = None) -> Bars:
+    """What a signal of `day` is resolved on: the clean bars after it, in its shares."""
+    return in_shares_of(after(bars, day, until), day, actions)

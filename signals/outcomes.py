@@ -2,7 +2,9 @@
 
 Only signals whose fate is still open (no outcome yet, pending or open) are read again;
 expired, target and stop are final. The bars come from the database in one query per
-run; halted and broken bars are skipped exactly as the scanner skips them.
+run; halted and broken bars are skipped exactly as the scanner skips them. Bars after a
+stored corporate action (a split's ex-date) are re-expressed in the signal day's shares,
+the prices its entry, stop and target are in.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from marketgate.adjustment_store import stored_factors
 from marketgate.models import DailyBar
 from signals.models import OutcomeStatus, Signal, SignalOutcome
-from signals.outcome_rules import Bars, Outcome, after, bars_by_ticker, resolve
+from signals.outcome_rules import Actions, Bars, Outcome, actions_by_ticker, bars_by_ticker, outcome_bars, resolve
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,11 @@ def _load_bars(tickers: Iterable[str], start: date, until: date | None) -> dict[
     return bars_by_ticker(frame)
 
 
+def _load_actions(tickers: Iterable[str], start: date) -> dict[str, Actions]:
+    factors = stored_factors(tickers=tickers)
+    return actions_by_ticker(factors[factors["ex_date"] > start])
+
+
 def apply(outcome: Outcome, row: SignalOutcome) -> bool:
     """Copy `outcome` onto `row`; True when anything changed."""
     changed = False
@@ -79,14 +87,17 @@ def update_outcomes(until: date | None = None, *, window: int | None = None) -> 
     )
     if not signals:
         return OutcomeRun(0, 0, {})
-    bars = _load_bars({s.ticker for s in signals}, min(s.signal_date for s in signals), until)
+    tickers, first = {s.ticker for s in signals}, min(s.signal_date for s in signals)
+    bars = _load_bars(tickers, first, until)
+    actions = _load_actions(tickers, first)
     created: list[SignalOutcome] = []
     updated: list[SignalOutcome] = []
     by_status: dict[str, int] = {}
     for signal in signals:
         try:
             result = resolve(signal.entry_price, signal.stop_loss, signal.target_price,
-                             after(bars.get(signal.ticker), signal.signal_date, until), buy_window=window)
+                             outcome_bars(bars.get(signal.ticker), signal.signal_date, actions.get(signal.ticker), until),
+                             buy_window=window)
         except ValueError as exc:  # an edited row with stop >= entry: say so, keep going
             log.warning("signal %s has no outcome: %s", signal.pk, exc)
             continue

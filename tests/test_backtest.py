@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from django.core.management import CommandError, call_command
 
+from marketgate.adjustment_store import refresh_adjustments
 from marketgate.models import DailyBar
 from signals.backtest_data import run_backtest
 from signals.models import Signal
@@ -160,3 +161,32 @@ def test_on_a_terminal_the_command_draws_a_progress_bar_and_prints_the_tables():
     text = drawn.decode("utf-8", "replace")
     assert "\rbacktest [" in text and "100%" in text and sessions[-1].isoformat() in text
     assert "| gate off |" in done.stdout
+
+
+def test_a_split_after_the_signal_is_adjusted_per_session_and_not_read_as_a_stop():
+    """VCP001 splits 2:1 on FUTURE[2], while the trade is held. Each session's signals still
+    equal a scan of that session on the bars up to it (the scans after the ex-date read the
+    split-adjusted history, those before it do not), and the outcome is resolved in the
+    signal day's shares: the same target exit as without the split."""
+    sessions = market_with_a_future()
+    split_day = FUTURE[2]
+    halved = DailyBar.objects.filter(instrument_id="VCP001", date__gte=split_day)
+    for bar in halved:
+        bar.open, bar.high, bar.low, bar.close = bar.open / 2, bar.high / 2, bar.low / 2, bar.close / 2
+        bar.volume *= 2
+    DailyBar.objects.bulk_update(halved, ["open", "high", "low", "close", "volume"])
+    stored = refresh_adjustments(["VCP001"], FUTURE[0], FUTURE[-1])
+    assert stored[["ex_date", "factor"]].values.tolist() == [[split_day, 2.0]]
+    factories.gate(status="GREEN", level=80, trading_date=AS_OF)
+    sessions = [*sessions, FUTURE[2], FUTURE[3]]
+    run = run_backtest(sessions[0], sessions[-1], buy_window=5)
+
+    (on_day,) = [t for t in run.signals_on(AS_OF) if t.ticker == "VCP001"]
+    o = on_day.outcome
+    assert (o.status, o.fill_date, o.fill_price, o.exit_date, o.exit_price) == ("target", FUTURE[0], 47_050,
+                                                                                FUTURE[4], 56_500)
+    for day in reversed(sessions):
+        DailyBar.objects.filter(date__gt=day).delete()
+        expected = [key(s) for s in scan_json(day)["signals"]]
+        got = [(t.ticker, t.grade, t.score, t.entry, t.stop, t.target, t.size) for t in run.signals_on(day)]
+        assert got == expected, day

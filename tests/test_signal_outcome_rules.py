@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import numpy as np
 import pytest
 
-from signals.outcome_rules import bars_from_rows, resolve
+from signals.outcome_rules import bars_from_rows, outcome_bars, resolve, share_multiplier
 
 ENTRY, STOP, TARGET = 10_000, 9_500, 11_500
 DAY0 = date(2025, 3, 3)
@@ -131,3 +132,35 @@ def test_open_position_is_marked_to_market_with_its_excursions():
 def test_a_plan_without_room_is_refused_by_name(entry, stop, target):
     with pytest.raises(ValueError, match="stop < entry < target"):
         resolve(entry, stop, target, bars())
+
+
+def test_a_split_while_held_is_read_in_the_signal_days_shares_not_as_a_stop():
+    """A 2:1 split two sessions after the fill halves the raw prices: raw, the ex-date's open
+    5,100 is a gap through the 9,500 stop; in the signal day's shares it is 10,200."""
+    raw = bars(
+        (9_900, 10_100, 9_800, 10_050),  # filled at the entry
+        (10_050, 10_300, 9_900, 10_200),
+        (5_100, 5_200, 5_000, 5_150),  # ex-date: x2 = 10,200 / 10,400 / 10,000 / 10,300
+        (5_300, 5_800, 5_250, 5_700),  # x2 high 11,600 >= target
+    )
+    split = (np.array([day(3)], dtype="datetime64[D]"), np.array([2.0]))
+
+    naive = resolve(ENTRY, STOP, TARGET, raw)
+    assert (naive.status, naive.exit_price, naive.gap) == ("stop", 5_100, True)  # what the adjustment prevents
+
+    out = resolve(ENTRY, STOP, TARGET, outcome_bars(raw, DAY0, split))
+    assert out.status == "target"
+    assert (out.fill_date, out.fill_price, out.exit_date, out.exit_price) == (day(1), 10_000, day(4), 11_500)
+    assert out.r_multiple == pytest.approx(3.0)
+    assert out.mae_r == pytest.approx(-0.4)  # the fill bar's 9,800; the ex-date's low is 10,000
+    # A split on or before the signal day is already in the day's prices: nothing to re-express.
+    assert outcome_bars(raw, day(3), split).close.tolist() == [5_700]
+    assert share_multiplier(raw.dates[3:], day(3), split).tolist() == [1.0]
+
+
+def test_several_actions_compound_and_only_those_after_the_signal_day_count():
+    dates = np.array([day(1), day(2), day(3), day(4)], dtype="datetime64[D]")
+    actions = (np.array([DAY0, day(2), day(4)], dtype="datetime64[D]"), np.array([5.0, 2.0, 0.1]))
+    # DAY0's 5:1 is already in the signal day's prices; 2:1 on day 2, a 1:10 reverse split on day 4.
+    assert share_multiplier(dates, DAY0, actions).tolist() == pytest.approx([1.0, 2.0, 2.0, 0.2])
+    assert share_multiplier(dates, DAY0, None).tolist() == [1.0] * 4

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import pytest
 from django.conf import settings
 
+from marketgate.adjustment_store import refresh_adjustments
 from marketgate.models import DailyBar, Instrument
 from signals.broadcasts import signal_update_message
 from signals.models import SignalOutcome
@@ -113,3 +114,18 @@ def test_a_signal_with_no_bars_yet_has_no_outcome_on_the_wire_until_resolved():
     update_outcomes()
     (row,) = signal_update_message(DAY0)["data"]["signals"]
     assert row["outcome"]["status"] == "pending" and row["outcome"]["fill_date"] is None
+
+
+def test_a_split_while_held_is_resolved_in_the_signal_days_shares():
+    """A 2:1 split after the fill, detected and stored as the ingest does: the halved raw
+    bars are not a stop; the target is reached in the signal day's shares."""
+    split = plan("000050")
+    store("000050", (9_900, 10_100, 9_800, 10_050), (5_000, 5_200, 4_950, 5_100), (5_300, 5_800, 5_250, 5_700))
+    found = refresh_adjustments(["000050"], DAY0, DAY0 + timedelta(days=3))
+    assert found[["ex_date", "factor"]].values.tolist() == [[DAY0 + timedelta(days=2), 2.0]]
+
+    update_outcomes()
+    out = SignalOutcome.objects.get(signal=split)
+    assert (out.status, out.fill_price, out.exit_date, out.exit_price, out.r_multiple) == (
+        "target", 10_000, DAY0 + timedelta(days=3), 11_500, 3.0)
+    assert out.mae_r == pytest.approx(-0.4)  # the fill bar's 9,800; the ex-date's low is 9,900 in those shares
