@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from marketgate.adjustments import adjust_bars, cumulative_factors, detect_adjustments, snap_ratio
+from signals.outcome_rules import actions_by_ticker, bars_by_ticker, outcome_bars, resolve
 from signals.scan_params import ScanParams
 from signals.trend_template import criteria_matrix, indicators
 
@@ -124,3 +125,23 @@ def test_a_split_is_not_a_52_week_low_in_derived_breadth(top100):
     # 2024-07-12: raw, 086280's halved price is the day's one new low and below its MA50.
     assert on(raw, "2024-07-12") == (1, 75.0)
     assert on(adjusted, "2024-07-12") == (0, 76.04)
+
+
+def test_a_trade_held_through_the_real_086280_split_is_stopped_by_price_not_by_the_split(top100):
+    """A plan made on 2024-07-10 (entry 250,000, stop 235,000, target 295,000), filled on
+    07-11, held through the 2:1 split of 07-12. Raw, the ex-date's 127,900 open is a gap
+    through the stop at -8.1R; in the plan's shares it opens at 255,800 and the trade is
+    stopped a week later, when the price really fell to the stop."""
+    raw = top100[top100["ticker"] == "086280"]
+    actions = actions_by_ticker(detect_adjustments(raw))["086280"]
+    signal_day, plan = date(2024, 7, 10), (250_000, 235_000, 295_000)
+    later = bars_by_ticker(raw.assign(date=pd.to_datetime(raw["date"]), halted=False))["086280"]
+
+    naive = resolve(*plan, outcome_bars(later, signal_day))
+    assert (naive.status, naive.exit_date, naive.exit_price) == ("stop", date(2024, 7, 12), 127_900)
+    assert naive.r_multiple == pytest.approx(-122_100 / 15_000)
+
+    out = resolve(*plan, outcome_bars(later, signal_day, actions))
+    assert (out.status, out.fill_date, out.fill_price) == ("stop", date(2024, 7, 11), 250_000)
+    assert (out.exit_date, out.exit_price, out.gap, out.r_multiple) == (date(2024, 7, 19), 235_000, False, -1.0)
+    assert out.mfe_r == pytest.approx((259_000 - 250_000) / 15_000)  # 07-15's high 129,500 x 2
