@@ -22,9 +22,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.scan_bench import synthetic_market
-from signals.backtest import GateDay, walk_forward, window_sessions
-from signals.scan_params import ScanParams
-from signals.scanner import scan
+from signals.backtest.walk_forward import GateDay, walk_forward, window_sessions
+from signals.scanner.params import ScanParams
+from signals.scanner.vcp import scan
 
 
 def main(argv: list[str] | None = None) -> None:

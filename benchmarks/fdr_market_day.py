@@ -74,7 +74,7 @@ def redirect_naver(port: int) -> None:
 
 
 def run(tickers: int, concurrency: int, rate: float) -> tuple[float, int, int]:
-    from marketgate.providers.fdr import FdrProvider
+    from marketgate.data.providers.fdr import FdrProvider
 
     provider = FdrProvider(concurrency=concurrency, rate_per_second=rate, timeout=15.0)
     codes = [f"{i:06d}" for i in range(1, tickers + 1)]

@@ -55,7 +55,7 @@ def orm_baseline(rows: list[list[str]]) -> float:
     """Seconds for a per-row update_or_create of `rows` (the straightforward importer)."""
     from datetime import date
 
-    from marketgate.bulk import ensure_instruments
+    from marketgate.data.bulk import ensure_instruments
     from marketgate.models import DailyBar
 
     ensure_instruments({r[0] for r in rows})
@@ -85,7 +85,7 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from marketgate.importers import import_bars
+    from marketgate.data.bar_import import import_bars
 
     name = connection.settings_dict["NAME"]
     if connection.vendor != "postgresql" or (not str(name).endswith("_bench") and not args.force):

@@ -49,7 +49,7 @@ def fill_market() -> str:
     from django.core.management import call_command
 
     from benchmarks.scan_bench import BARS_FILE, DATA, synthetic_market
-    from marketgate.bulk import upsert_daily_bars
+    from marketgate.data.bulk import upsert_daily_bars
     from marketgate.models import DailyBar, Instrument
 
     if (DATA / BARS_FILE).exists():
@@ -87,8 +87,8 @@ def main() -> None:
 
     from benchmarks.scan_bench import REAL_DAY, run_compute_benchmark
     from marketgate.models import DailyBar
-    from signals import scanning
-    from signals.scanning import ScanRequest, run_scan
+    from signals.scans import service
+    from signals.scans.service import ScanRequest, run_scan
 
     call_command("migrate", verbosity=0)
     source = fill_market()
@@ -99,7 +99,7 @@ def main() -> None:
         cursor.execute("ANALYZE marketgate_dailybar")
 
     broadcast_s: list[float] = []
-    real_broadcast = scanning.broadcast_signals
+    real_broadcast = service.broadcast_signals
 
     def timed_broadcast(d):  # type: ignore[no-untyped-def]
         started = time.perf_counter()
@@ -108,7 +108,7 @@ def main() -> None:
         finally:
             broadcast_s.append(time.perf_counter() - started)
 
-    scanning.broadcast_signals = timed_broadcast
+    service.broadcast_signals = timed_broadcast
     rows, stages = [], []
     for _ in range(args.runs):
         started = time.perf_counter()

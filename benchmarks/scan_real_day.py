@@ -24,12 +24,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from marketgate.bars_csv import read_bar_file
-from marketgate.market_files import parse_listing
-from signals import trend_template as tt
-from signals.panel import build_panel
-from signals.scan_params import ScanParams
-from signals.scanner import scan
+from marketgate.data.bar_rows import read_bar_file
+from marketgate.data.market_files import parse_listing
+from signals.scanner import trend_template as tt
+from signals.scanner.panel import build_panel
+from signals.scanner.params import ScanParams
+from signals.scanner.vcp import scan
 
 DATA = Path(os.environ.get("KRX_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data" / "krx"))
 BARS_FILE = "stocks_daily_2023-12_2025-06.csv.gz"

@@ -1,7 +1,7 @@
 """A straightforward per-ticker implementation of the scanner's rules, for benchmarks only.
 
 It loops over tickers with pandas rolling windows, the way the rules read, so that the
-vectorised `signals.scanner.scan` can be timed against it and checked to agree. The
+vectorised `signals.scanner.vcp.scan` can be timed against it and checked to agree. The
 contraction step is shared (it is per-ticker in both).
 """
 
@@ -13,9 +13,9 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from signals.candidate import TickerHistory, judge_setup
-from signals.results import SignalCandidate
-from signals.scan_params import ScanParams
+from signals.scanner.candidate import TickerHistory, judge_setup
+from signals.scanner.params import ScanParams
+from signals.scanner.results import SignalCandidate
 
 
 @dataclass(frozen=True)

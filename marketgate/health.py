@@ -13,7 +13,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from marketgate import calendar
-from marketgate.freshness import gate_session, max_age
+from marketgate.gate.freshness import gate_session, max_age
 
 
 def check_gate(now: datetime) -> tuple[bool, dict[str, Any]]:

@@ -214,12 +214,12 @@ class MarketGate(models.Model):
         return cls.objects.latest_first().first()
 
     def is_stale(self, now: datetime | None = None) -> bool:
-        from marketgate.freshness import gate_is_stale
+        from marketgate.gate.freshness import gate_is_stale
 
         return gate_is_stale(self, now or timezone.now())
 
     def current_session(self, now: datetime | None = None) -> str:
-        from marketgate.freshness import gate_session
+        from marketgate.gate.freshness import gate_session
 
         return gate_session(self, now or timezone.now())
 
@@ -265,7 +265,7 @@ class AdjustmentFactor(models.Model):
     """A corporate action of one ticker (split, reverse split, bonus issue...).
 
     Stored bars stay as traded (display, fills); indicators, moving averages, bases and
-    breadth divide the prices before `ex_date` by `factor` (marketgate.adjustments).
+    breadth divide the prices before `ex_date` by `factor` (marketgate.data.corporate_actions).
     """
 
     ticker = models.CharField(max_length=6, db_index=True)

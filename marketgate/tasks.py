@@ -10,11 +10,12 @@ from celery.signals import worker_process_init
 from django.db import OperationalError
 from django.utils import timezone
 
-from marketgate import calendar, intraday
-from marketgate.daily import run_daily
-from marketgate.gating import compute_and_save, market_now
+from marketgate import calendar
+from marketgate.data import intraday
+from marketgate.data.after_close import run_daily
+from marketgate.data.providers.base import ProviderError, get_provider
+from marketgate.gate.service import compute_and_save, market_now
 from marketgate.models import MarketGate
-from marketgate.providers.base import ProviderError, get_provider
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ def ingest_daily_bars() -> str:
 
 def queue_session_scan(day: date) -> None:
     """The scan of a freshly stored session, capped by that session's final gate."""
-    from signals.scanning import ScanRequest
+    from signals.scans.service import ScanRequest
     from signals.tasks import queue_scan
 
     if not MarketGate.objects.final().filter(trading_date=day).exists():

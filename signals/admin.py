@@ -13,7 +13,7 @@ from django.utils import translation
 from django.utils.html import format_html, format_html_join
 
 from signals.models import ScanRun, Signal, SignalOutcome
-from signals.scanning import ScanError, ScanRequest
+from signals.scans.service import ScanError, ScanRequest
 from signals.tasks import queue_scan
 
 
@@ -129,6 +129,6 @@ class SignalOutcomeAdmin(admin.ModelAdmin):
 
     @admin.action(description="Resolve the open signals again on the stored bars")
     def resolve_again(self, request: HttpRequest, queryset: QuerySet[SignalOutcome]) -> None:
-        from signals.outcomes import update_outcomes
+        from signals.outcomes.service import update_outcomes
 
         messages.success(request, update_outcomes().summary())

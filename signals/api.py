@@ -7,10 +7,10 @@ from datetime import date
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from apitokens.access import token_or_staff
 from signals.models import Grade, ScanRun, Signal
-from signals.scanning import MARKET_CHOICES, ScanError, ScanRequest
+from signals.scans.service import MARKET_CHOICES, ScanError, ScanRequest
 from signals.tasks import queue_scan
+from stockgate.apitokens.access import token_or_staff
 from stockgate.jsonapi import (
     csrf_checked,
     csrf_exempt,
@@ -79,7 +79,7 @@ def signal_list(request: HttpRequest) -> HttpResponse:
 def performance_view(request: HttpRequest) -> HttpResponse:
     """The dashboard's performance panel: open signals with live R, the last 60 sessions'
     closed ones, win rate and average R by grade, the gate by day for a year."""
-    from signals.performance import performance
+    from signals.outcomes.performance import performance
 
     return _json(performance())
 

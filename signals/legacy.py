@@ -24,11 +24,11 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
-from apitokens.access import token_or_staff
 from signals.api import _date, _number, _text
 from signals.models import ScanRun, ScanStatus, Signal
-from signals.scanning import ScanError, ScanRequest
+from signals.scans.service import ScanError, ScanRequest
 from signals.tasks import queue_scan
+from stockgate.apitokens.access import token_or_staff
 from stockgate.jsonapi import csrf_checked, csrf_exempt, json_body, json_error
 
 LEGACY_FIELDS = {"market", "top_n", "min_score", "wait", "date"}

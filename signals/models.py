@@ -8,6 +8,8 @@ from typing import Any
 from django.db import models
 from django.utils import timezone
 
+from signals.scanner.results import PLAN_FIELDS
+
 
 class Grade(models.TextChoices):
     S = "S", "S"
@@ -107,7 +109,7 @@ class Signal(models.Model):
 
     def reasons_in(self, lang: str) -> list[str]:
         """The reasons in `lang` ("ko" or "en"), from the codes; rows without codes keep their text."""
-        from signals.reason_text import render_all
+        from signals.scanner.reason_text import render_all
 
         return render_all(self.reason_codes, lang) if self.reason_codes else list(self.reasons)
 
@@ -117,16 +119,7 @@ class Signal(models.Model):
         from django.conf import settings
 
         return {
-            "ticker": self.ticker,
-            "name": self.name,
-            "market": self.market,
-            "signal_type": self.signal_type,
-            "score": self.score,
-            "grade": self.grade,
-            "entry_price": self.entry_price,
-            "target_price": self.target_price,
-            "stop_loss": self.stop_loss,
-            "position_size": self.position_size,
+            **{name: getattr(self, name) for name in PLAN_FIELDS},
             "reasons": self.reasons_in(settings.LANGUAGE_CODE),
             "reasons_en": self.reasons_in("en"),
             "reason_codes": self.reason_codes,
@@ -152,7 +145,7 @@ class OutcomeStatus(models.TextChoices):
 
 
 class SignalOutcome(models.Model):
-    """What the sessions after a signal made of it (signals/outcome_rules.py)."""
+    """What the sessions after a signal made of it (signals/outcomes/rules.py)."""
 
     signal = models.OneToOneField(Signal, on_delete=models.CASCADE, primary_key=True, related_name="outcome")
     status = models.CharField(max_length=8, choices=OutcomeStatus.choices, default=OutcomeStatus.PENDING,

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from marketgate import calendar
 from signals.models import ScanRun, ScanStatus
-from signals.scanning import (
+from signals.scans.service import (
     ScanError,
     ScanRequest,
     describe_error,
@@ -166,7 +166,7 @@ def update_signal_outcomes() -> str:
 
     from signals.broadcasts import broadcast_signals
     from signals.models import Signal
-    from signals.outcomes import update_outcomes
+    from signals.outcomes.service import update_outcomes
 
     result = update_outcomes()
     latest = Signal.objects.latest_date()

@@ -11,11 +11,12 @@ class StockgateConfig(AppConfig):
     verbose_name = "stockgate"
 
     def ready(self) -> None:
-        from stockgate import checks, heartbeats, ops_hooks
+        from stockgate import checks
+        from stockgate.ops import heartbeats, hooks
 
         checks.register_checks()
         heartbeats.connect()
-        ops_hooks.connect()
+        hooks.connect()
 
         post_migrate.connect(_create_schedules, dispatch_uid="stockgate.default_schedules")
 

@@ -18,14 +18,14 @@ from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from marketgate.freshness import max_age
-from marketgate.gate_params import GateParams
+from marketgate.gate.freshness import max_age
+from marketgate.gate.params import GateParams
 from marketgate.models import MarketGate, Quote
 from signals.broadcasts import signal_update_message
 from signals.models import Signal
+from stockgate.ops.watchdog import WatchdogStateDict, watchdog_state
 from stockgate.realtime import topics
 from stockgate.realtime.consumer import _permission_rule
-from stockgate.watchdog import WatchdogStateDict, watchdog_state
 
 WS_PATH = "/ws"
 CHART_MODULE = "vendor/uplot/uPlot.esm.js"

@@ -40,8 +40,8 @@ INSTALLED_APPS = [
     "stockgate",
     "marketgate",
     "signals",
-    "apitokens",
-    "alerts",
+    "stockgate.apitokens",
+    "stockgate.alerts",
 ]
 
 MIDDLEWARE = [
@@ -52,7 +52,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "apitokens.middleware.BearerTokenMiddleware",
+    "stockgate.apitokens.middleware.BearerTokenMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -192,9 +192,9 @@ DJANGO_CELERY_BEAT_TZ_AWARE = True
 # --- Market data and the gate ---
 MARKET_DATA_PROVIDER = env("MARKET_DATA_PROVIDER", "demo")
 MARKET_DATA_PROVIDERS = {
-    "demo": "marketgate.providers.demo.DemoProvider",
-    "fdr": "marketgate.providers.fdr.FdrProvider",
-    "csv": "marketgate.providers.csvfiles.CsvProvider",
+    "demo": "marketgate.data.providers.demo.DemoProvider",
+    "fdr": "marketgate.data.providers.fdr.FdrProvider",
+    "csv": "marketgate.data.providers.csvfiles.CsvProvider",
 }
 # Folder the `csv` provider reads (files in the import_bars format).
 MARKET_DATA_CSV_DIR = Path(env("MARKET_DATA_CSV_DIR", str(VAR_DIR / "csv")))
@@ -216,9 +216,9 @@ INGEST_CATCH_UP_SESSIONS = envint("INGEST_CATCH_UP_SESSIONS", 20)
 FDR_CONCURRENCY = envint("FDR_CONCURRENCY", 8)
 FDR_RATE_PER_SECOND = envfloat("FDR_RATE_PER_SECOND", 10.0)
 FDR_TIMEOUT_SECONDS = envfloat("FDR_TIMEOUT_SECONDS", 15.0)
-# Overrides of marketgate.gate.GateParams fields, e.g. {"green_min": 70}.
+# Overrides of marketgate.gate.formula.GateParams fields, e.g. {"green_min": 70}.
 GATE_PARAMS: dict[str, float] = {}
-# Overrides of signals.scanner.ScanParams fields, e.g. {"min_score": 55}.
+# Overrides of signals.scanner.vcp.ScanParams fields, e.g. {"min_score": 55}.
 SCANNER_PARAMS: dict[str, float] = {}
 SCAN_SOFT_TIME_LIMIT = envint("SCAN_SOFT_TIME_LIMIT", 240)
 # A scan whose date lacks bars for more than this share of the tickers that traded the

@@ -1,6 +1,6 @@
 """Shared pieces of the dashboard tests: rows, frames, the real server and a watched page.
 
-Browser tests import the fixtures from here (`from tests.dashboard_support import ...`).
+Helpers of the browser tests; their fixtures (`server`, `browser`) are in tests/dashboard/conftest.py.
 Chromium is Debian's (/usr/bin/chromium, or CHROMIUM_PATH); Playwright drives it.
 """
 
@@ -9,18 +9,16 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import pytest
 from django.utils import timezone
 
 from marketgate.models import MarketGate
 from signals.models import Signal
 from stockgate.realtime.broadcast import publish
-from tests.processes import Proc, web
+from tests.processes import Proc
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -145,29 +143,6 @@ def _json(payload: Any) -> dict[str, Any]:
         return value if isinstance(value, dict) else {}
     except (TypeError, ValueError):
         return {}
-
-
-@pytest.fixture
-def server(clean_redis: Any) -> Iterator[Proc]:
-    proc = web()
-    proc.start()
-    yield proc
-    proc.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    # Playwright's sync API keeps an event loop in this thread; the ORM calls the tests
-    # make between page actions are plain synchronous code.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"Chromium not found at {CHROMIUM}; install Debian's chromium or set CHROMIUM_PATH")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def open_page(browser: Any, server: Proc, *, viewport: dict[str, int] | None = None, locale: str = "ko-KR",

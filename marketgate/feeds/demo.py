@@ -15,9 +15,9 @@ from datetime import datetime
 from django.conf import settings
 
 from marketgate.calendar import KST
+from marketgate.data.providers.base import LiveQuote
+from marketgate.data.providers.demo import DemoProvider
 from marketgate.feeds.base import Tick
-from marketgate.providers.base import LiveQuote
-from marketgate.providers.demo import DemoProvider
 
 
 class DemoSession:

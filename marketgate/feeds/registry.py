@@ -43,8 +43,8 @@ def unregister_feed(name: str) -> None:
 
 
 register_feed("demo", "marketgate.feeds.demo.DemoFeed")
-register_feed("kis", "marketgate.feeds.kis.KisFeed")
-register_feed("kiwoom", "marketgate.feeds.kiwoom.KiwoomFeed")
+register_feed("kis", "marketgate.feeds.kis.session.KisFeed")
+register_feed("kiwoom", "marketgate.feeds.kiwoom.session.KiwoomFeed")
 
 
 def _load_plugins() -> None:

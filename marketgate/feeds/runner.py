@@ -279,7 +279,7 @@ class FeedRunner:
             self.last_index[tick.index] = tick.value
 
     async def _index_loop(self) -> None:
-        from marketgate.providers.base import get_provider
+        from marketgate.data.providers.base import get_provider
 
         provider = await asyncio.to_thread(get_provider)
         last: dict[str, float] = {}

@@ -3,7 +3,7 @@
 `publish()` is for synchronous code (on_commit callbacks of post_save/post_delete
 receivers, tasks, management commands); `apublish()` for async code (the price feed).
 Both serialise the message once; a Lua script stamps `seq`/`epoch` and keeps the
-frame in the topic's history (history.py); then `group_send` hands the stamped frame
+frame in the topic's sequence (sequence.py); then `group_send` hands the stamped frame
 to the topic's group, and every subscribed consumer's `realtime_frame` handler gets it.
 
 Synchronous publishers run group_send on one background event loop per process:
@@ -24,7 +24,7 @@ from typing import Any
 from channels.layers import get_channel_layer
 from redis.commands.core import AsyncScript, Script
 
-from stockgate.realtime import history, metrics, redis_conn
+from stockgate.realtime import metrics, redis_conn, sequence
 from stockgate.realtime.redis_conn import async_client, sync_client
 from stockgate.realtime.topics import group_for
 
@@ -46,13 +46,13 @@ def _check(topic: str, message: dict[str, Any]) -> str:
     if message.get("topic") != topic:
         raise ValueError(f"message topic {message.get('topic')!r} does not match {topic!r}")
     if "seq" in message or "epoch" in message:
-        raise ValueError("seq and epoch are assigned by the history store")
+        raise ValueError("seq and epoch are assigned by the sequence store")
     return encode(message)
 
 
 def frame_event(topic: str, frame: str) -> dict[str, Any]:
     """The group message of a stamped frame; seq/epoch ride along so no consumer parses the frame."""
-    seq, epoch = history.parse_stamp(frame)
+    seq, epoch = sequence.parse_stamp(frame)
     return {"type": FRAME_EVENT, "topic": topic, "seq": seq, "epoch": epoch, "frame": frame}
 
 
@@ -61,8 +61,8 @@ def _stamp(topic: str, message: dict[str, Any]) -> str:
     body = _check(topic, message)
     client = sync_client()
     if _sync_script is None or _sync_script[0] != id(client):
-        _sync_script = (id(client), client.register_script(history.PUBLISH_LUA))
-    keys, args = history.publish_args(topic, body)
+        _sync_script = (id(client), client.register_script(sequence.PUBLISH_LUA))
+    keys, args = sequence.publish_args(topic, body)
     return _sync_script[1](keys=keys, args=args).decode()
 
 
@@ -112,8 +112,8 @@ async def apublish(topic: str, message: dict[str, Any]) -> str:
     client = async_client()
     script = _async_scripts.get(id(client))
     if script is None:
-        script = _async_scripts[id(client)] = client.register_script(history.PUBLISH_LUA)
-    keys, args = history.publish_args(topic, body)
+        script = _async_scripts[id(client)] = client.register_script(sequence.PUBLISH_LUA)
+    keys, args = sequence.publish_args(topic, body)
     frame = (await script(keys=keys, args=args)).decode()
     await get_channel_layer().group_send(group_for(topic), frame_event(topic, frame))
     metrics.BROADCASTS.labels(kind=topic.split(":")[0]).inc()

@@ -18,7 +18,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from stockgate.realtime import frames, history, metrics, presence, snapshots, wsstats
+from stockgate.realtime import frames, metrics, presence, sequence, snapshots, wsstats
 from stockgate.realtime.broadcast import FRAME_EVENT, encode
 from stockgate.realtime.coalesce import PriceCoalescer
 from stockgate.realtime.delivery import TopicDelivery, TopicState
@@ -218,11 +218,11 @@ class RealtimeConsumer(TopicDelivery, AsyncWebsocketConsumer):
 
     async def _initial_frames(self, topic: str, since: frames.Since | None) -> tuple[str, int, list[str]]:
         if since is not None:
-            replayed = await history.replay(topic, since["epoch"], since["seq"])
+            replayed = await sequence.replay(topic, since["epoch"], since["seq"])
             if replayed is not None:
                 last = since["seq"] + len(replayed)
-                return since["epoch"], last, [history.mark_replayed(f) for f in replayed]
-        epoch, seq = await history.current(topic)
+                return since["epoch"], last, [sequence.mark_replayed(f) for f in replayed]
+        epoch, seq = await sequence.current(topic)
         message = await snapshots.snapshot_for(topic)
         if message is None:
             return epoch, seq, []

@@ -3,9 +3,9 @@
 A consumer notices a gap when a frame's seq is not the next one for its topic (frames
 lost while Redis restarted, a subscription re-established) or when the channel layer
 says its group was resubscribed. It then sends its client the missed frames from the
-topic's history, or a fresh snapshot when they are gone: the client needs no `since`.
+topic's sequence, or a fresh snapshot when they are gone: the client needs no `since`.
 
-Consumers of one process at the same position share one history read (and one
+Consumers of one process at the same position share one sequence read (and one
 snapshot query): after a Redis restart hundreds of sockets ask at the same moment.
 """
 
@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from stockgate.realtime import history, metrics, snapshots
+from stockgate.realtime import metrics, sequence, snapshots
 from stockgate.realtime.broadcast import encode
 
 T = TypeVar("T")
@@ -56,20 +56,20 @@ async def catch_up(topic: str, epoch: str, seq: int) -> CatchUp:
 
 async def _catch_up(topic: str, epoch: str, seq: int) -> CatchUp:
     if epoch:
-        frames = await history.replay(topic, epoch, seq)
+        frames = await sequence.replay(topic, epoch, seq)
         if frames is not None:
             if frames:
                 metrics.GAP_REPAIRS.labels(how="replay").inc()
             stamped = []
             for frame in frames:
-                frame_seq, frame_epoch = history.parse_stamp(frame)
-                stamped.append((frame_seq, frame_epoch, history.mark_replayed(frame)))
+                frame_seq, frame_epoch = sequence.parse_stamp(frame)
+                stamped.append((frame_seq, frame_epoch, sequence.mark_replayed(frame)))
             return CatchUp(tuple(stamped), epoch, seq + len(stamped))
     return await _shared(("snapshot", topic), lambda: _snapshot(topic))
 
 
 async def _snapshot(topic: str) -> CatchUp:
-    epoch, seq = await history.current(topic)
+    epoch, seq = await sequence.current(topic)
     message = await snapshots.snapshot_for(topic)
     metrics.GAP_REPAIRS.labels(how="snapshot").inc()
     if message is None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from marketgate.gating import compute_and_save
+from marketgate.gate.service import compute_and_save
 
 
 class Command(BaseCommand):

@@ -9,9 +9,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from marketgate import calendar
-from marketgate.gating import market_now, recent_window
-from marketgate.ingest import ingest
-from marketgate.providers.base import ProviderError, get_provider
+from marketgate.data.ingest import ingest
+from marketgate.data.providers.base import ProviderError, get_provider
+from marketgate.gate.service import market_now, recent_window
 
 
 def _day(raw: str | None, name: str) -> date | None:

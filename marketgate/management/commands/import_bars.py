@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from marketgate.csvread import CsvFormatError
-from marketgate.importers import import_bars
+from marketgate.data.bar_import import import_bars
+from marketgate.data.csv_reader import CsvFormatError
 
 
 class Command(BaseCommand):

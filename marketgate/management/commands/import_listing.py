@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from marketgate.csvread import CsvFormatError
-from marketgate.importers_market import import_listing
+from marketgate.data.csv_reader import CsvFormatError
+from marketgate.data.market_import import import_listing
 
 
 class Command(BaseCommand):

@@ -9,10 +9,10 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from marketgate import calendar
-from marketgate.gating import compute_and_save, market_now, recent_window
-from marketgate.ingest import ingest
+from marketgate.data.ingest import ingest
+from marketgate.data.providers.base import get_provider
+from marketgate.gate.service import compute_and_save, market_now, recent_window
 from marketgate.models import DailyBar
-from marketgate.providers.base import get_provider
 
 
 class Command(BaseCommand):

@@ -9,13 +9,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from signals.backtest_data import BacktestError, run_backtest
-from signals.backtest_report import render
-from signals.backtest_stats import report
+from signals.backtest.data import BacktestError, run_backtest
+from signals.backtest.report import render
+from signals.backtest.stats import report
 from signals.management.commands.scan import _date, _market, _positive_int
-from signals.outcomes import buy_window
-from signals.scan_table import ProgressBar
-from signals.scanning import scan_params
+from signals.outcomes.service import buy_window
+from signals.scans.console import ProgressBar
+from signals.scans.service import scan_params
 
 
 class Command(BaseCommand):
@@ -54,7 +54,7 @@ class Command(BaseCommand):
             progress.close()
         data = report(run, params.equity)
         if options["charts"] is not None:
-            from signals.backtest_charts import draw
+            from signals.backtest.charts import draw
 
             for path in draw(data, options["charts"], options["name"]):
                 self.stderr.write(f"wrote {path}")

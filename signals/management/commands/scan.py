@@ -11,9 +11,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from signals.models import Signal
-from signals.reason_text import render_all
-from signals.scan_table import ProgressBar, signal_table
-from signals.scanning import (
+from signals.scanner.reason_text import render_all
+from signals.scans.console import ProgressBar, signal_table
+from signals.scans.service import (
     MARKET_CHOICES,
     ScanError,
     ScanOutcome,

@@ -60,7 +60,7 @@ export function createSignalsTable({ store, strings: T, korean = true, isWatched
     toggle.textContent = open ? "▾" : "▸";
   }
 
-  // What the sessions since the signal made of it (signals/outcome_rules.py): status and R.
+  // What the sessions since the signal made of it (signals/outcomes/rules.py): status and R.
   function paintOutcome(td, o) {
     td.textContent = o ? T[`outcome_${o.status}`] || o.status : "—";
     if (!o) return;

@@ -44,7 +44,7 @@ class Command(BaseCommand):
             sys.exit(1)
 
     def _all(self, options: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
-        from stockgate.health import readiness
+        from stockgate.ops.health import readiness
 
         only = set(options["only"].split(",")) if options["only"] else None
         report = readiness(only)
@@ -65,7 +65,7 @@ class Command(BaseCommand):
         return ok, {"worker": name, "replies": replies}
 
     def _beat(self, options: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
-        from stockgate.watchdog import beat_heartbeat_age
+        from stockgate.ops.watchdog import beat_heartbeat_age
 
         age = beat_heartbeat_age(timezone.now())
         limit = settings.WATCHDOG_BEAT_MAX_AGE_SECONDS

@@ -21,7 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--interval", type=float, default=None)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from stockgate.watchdog import check_and_act, run_forever
+        from stockgate.ops.watchdog import check_and_act, run_forever
 
         if options["once"]:
             state = check_and_act()

@@ -1,0 +1,79 @@
+"""Corporate-action factors in the database: found in stored bars, applied on read.
+
+`refresh_adjustments` runs after bars are written (import_bars, the daily ingest);
+`adjusted` is what the scanner and derived breadth read history through. A factor an
+operator entered by hand (source manual) is never overwritten by detection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+import pandas as pd
+
+from marketgate.data.corporate_actions import FACTOR_COLUMNS, adjust_bars, detect_adjustments
+from marketgate.models import AdjustmentFactor, AdjustmentSource, DailyBar
+
+# Bars read before the first imported date, so its move is judged against a close.
+LOOKBACK_DAYS = 14
+
+
+def refresh_adjustments(tickers: Iterable[str], start: date, end: date) -> pd.DataFrame:
+    """Detect factors with ex-dates in start..end for `tickers`, store them, and return
+    the ones that are new or changed (FACTOR_COLUMNS)."""
+    wanted = sorted(set(tickers))
+    if not wanted:
+        return pd.DataFrame(columns=FACTOR_COLUMNS)
+    frames = []
+    for i in range(0, len(wanted), 2_000):
+        rows = DailyBar.objects.filter(
+            instrument_id__in=wanted[i:i + 2_000], date__gte=start - timedelta(days=LOOKBACK_DAYS), date__lte=end,
+        ).values_list("instrument_id", "date", "open", "close")
+        frames.append(pd.DataFrame.from_records(list(rows), columns=["ticker", "date", "open", "close"]))
+    bars = pd.concat(frames, ignore_index=True)
+    found = detect_adjustments(bars)
+    found = found[(found["ex_date"] >= start) & (found["ex_date"] <= end)]
+    if found.empty:
+        return found
+    existing = {(a.ticker, a.ex_date): a for a in AdjustmentFactor.objects.filter(
+        ticker__in=list(found["ticker"].unique()), ex_date__gte=start, ex_date__lte=end)}
+    changed = []
+    for row in found.itertuples(index=False):
+        old = existing.get((row.ticker, row.ex_date))
+        if old is not None and (old.source == AdjustmentSource.MANUAL or abs(old.factor - row.factor) < 1e-9):
+            continue
+        AdjustmentFactor.objects.update_or_create(
+            ticker=row.ticker, ex_date=row.ex_date,
+            defaults={"factor": row.factor, "source": row.source, "prev_close": row.prev_close, "open": row.open},
+        )
+        changed.append(row)
+    return pd.DataFrame(changed, columns=FACTOR_COLUMNS)
+
+
+def stored_factors(until: date | None = None, tickers: Iterable[str] | None = None) -> pd.DataFrame:
+    """Every stored factor (FACTOR_COLUMNS), those with ex_date <= until and of `tickers` when given."""
+    rows = AdjustmentFactor.objects.all()
+    if until is not None:
+        rows = rows.filter(ex_date__lte=until)
+    if tickers is not None:
+        rows = rows.filter(ticker__in=list(tickers))
+    return pd.DataFrame.from_records(
+        list(rows.values_list("ticker", "ex_date", "factor", "source", "prev_close", "open")), columns=FACTOR_COLUMNS)
+
+
+def adjusted(bars: pd.DataFrame, until: date | None = None) -> pd.DataFrame:
+    """`bars` (raw, as stored) with history before each stored ex-date <= `until`
+    re-expressed in the shares of `until`: a scan of a past date shows that date's
+    traded prices, not ones adjusted for a split that came later."""
+    factors = stored_factors(until)
+    return adjust_bars(bars, factors) if not factors.empty else bars
+
+
+def describe(factors: pd.DataFrame, limit: int = 20) -> list[str]:
+    """One line per factor, for command and task reports."""
+    lines = [f"{r.ticker} {r.ex_date}: ÷{r.factor:g} (close {r.prev_close:,.0f} -> open {r.open:,.0f})"
+             for r in factors.head(limit).itertuples(index=False)]
+    if len(factors) > limit:
+        lines.append(f"... and {len(factors) - limit} more")
+    return lines

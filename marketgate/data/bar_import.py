@@ -1,0 +1,239 @@
+"""CSV import of daily bars, used by `manage.py import_bars` (and by anyone with files).
+
+Decisions (also in the command's help):
+- a file whose header lacks a required column is refused before anything is written;
+- an empty file (no header, or no data rows) is an error;
+- a bad row is reported as `file:line: reason` and skipped; the rest is imported;
+- a (ticker, date) seen twice: the last row wins, and the earlier lines are reported;
+- a halted session (open = 0) is stored with halted=True;
+- an unknown ticker gets a minimal Instrument (name = ticker, market from --market,
+  KOSPI by default), listed in the report; `import_listing` later fills it in;
+- importing again updates rows in place (upsert), never duplicates them;
+- corporate actions (moves beyond the daily price limit) in the imported range are
+  stored as adjustment factors and listed in the report; the bars stay as traded;
+- each file is one transaction: a failure part-way leaves nothing of that file.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from queue import Empty, Queue
+from typing import TypeVar
+
+import numpy as np
+import pandas as pd
+from django.db import connections, transaction
+
+from marketgate.data.adjustment_store import describe, refresh_adjustments
+from marketgate.data.bar_rows import BAR_ALIASES, BAR_REQUIRED, NUMERIC, validate_bars
+from marketgate.data.bulk import ensure_instruments, upsert_daily_bars
+from marketgate.data.csv_reader import (
+    CsvFormatError,
+    Problem,
+    blank_rows,
+    map_columns,
+    read_chunks,
+    read_header,
+)
+from marketgate.models import DailyBar
+
+CHUNK_ROWS = 200_000
+T = TypeVar("T")
+
+
+@dataclass
+class ImportReport:
+    files: list[str] = field(default_factory=list)
+    rows_read: int = 0
+    rows_written: int = 0
+    halted: int = 0
+    problems: list[Problem] = field(default_factory=list)  # rows skipped
+    duplicates: list[Problem] = field(default_factory=list)  # rows overridden by a later one
+    widened: list[Problem] = field(default_factory=list)  # rows kept with high/low widened
+    created: list[str] = field(default_factory=list)  # tickers created as minimal instruments
+    tickers: set[str] = field(default_factory=set)
+    first_date: date | None = None
+    last_date: date | None = None
+    adjustments: pd.DataFrame | None = None  # corporate actions found in the imported range
+
+    def summary(self, max_lines: int = 50) -> list[str]:
+        out = [
+            (
+                f"{len(self.files)} file(s), {self.rows_read:,} rows read, {self.rows_written:,} bars inserted or changed"
+                f" ({self.halted:,} halted), {len(self.problems):,} bad rows skipped,"
+                f" {len(self.duplicates):,} duplicates (last wins), {len(self.widened):,} high/low widened"
+            )
+        ]
+        if self.adjustments is not None and not self.adjustments.empty:
+            out.append(f"{len(self.adjustments)} corporate action(s) found; history before each ex-date is adjusted "
+                       "for indicators (stored prices unchanged):")
+            out.extend(f"adjusted: {line}" for line in describe(self.adjustments))
+        if self.created:
+            shown = ", ".join(self.created[:20]) + (" ..." if len(self.created) > 20 else "")
+            out.append(f"{len(self.created)} unknown ticker(s) created as minimal instruments: {shown}")
+        for title, items in (("skipped", self.problems), ("duplicate", self.duplicates), ("widened", self.widened)):
+            for problem in items[:max_lines]:
+                out.append(f"{title}: {problem}")
+            if len(items) > max_lines:
+                out.append(f"{title}: ... and {len(items) - max_lines:,} more")
+        return out
+
+
+class _Duplicates:
+    """Finds (ticker, date) seen more than once across all chunks of a file."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.keys: list[np.ndarray] = []
+        self.lines: list[np.ndarray] = []
+
+    def add(self, frame: pd.DataFrame) -> None:
+        for ticker in frame["ticker"].unique():
+            self.ids.setdefault(ticker, len(self.ids))
+        days = frame["date"].to_numpy().astype("datetime64[D]").astype("int64")
+        self.keys.append(frame["ticker"].map(self.ids).to_numpy(dtype="int64") * 1_000_000 + days)
+        self.lines.append(frame["line"].to_numpy())
+
+    def report(self, path: str) -> list[Problem]:
+        if not self.keys:
+            return []
+        keys = pd.Series(np.concatenate(self.keys))
+        lines = np.concatenate(self.lines)
+        earlier = keys.duplicated(keep="last").to_numpy()
+        last_line = pd.Series(lines, index=keys.to_numpy()).groupby(level=0).last()
+        return [
+            Problem(path, int(line), f"duplicate of line {int(last_line[key])}; the last one wins")
+            for line, key in zip(lines[earlier], keys.to_numpy()[earlier], strict=True)
+        ]
+
+
+def _prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """Produce `items` in a thread, so parsing the next chunk overlaps writing this one."""
+    queue: Queue[tuple[str, object]] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                queue.put(("item", item))
+            queue.put(("done", None))
+        except BaseException as exc:
+            queue.put(("error", exc))
+
+    worker = threading.Thread(target=produce, name="csv-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, value = queue.get()
+            if kind == "done":
+                return
+            if kind == "error":
+                raise value  # type: ignore[misc]
+            yield value  # type: ignore[misc]
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                queue.get_nowait()
+            except Empty:
+                worker.join(0.05)
+
+
+def _progress(path: Path, enabled: bool | None):  # type: ignore[no-untyped-def]
+    from tqdm import tqdm
+
+    show = sys.stderr.isatty() if enabled is None else enabled
+    return tqdm(total=path.stat().st_size, unit="B", unit_scale=True, desc=path.name, disable=not show, file=sys.stderr)
+
+
+def check_bar_files(paths: Iterable[Path]) -> dict[Path, dict[str, str]]:
+    """Column mapping of every file, refusing any that cannot be imported (before writing)."""
+    mappings = {}
+    for path in paths:
+        if not path.is_file():
+            raise CsvFormatError(f"{path}: no such file")
+        mappings[path] = map_columns(path, read_header(path), BAR_ALIASES, BAR_REQUIRED)
+    return mappings
+
+
+def import_bars(
+    paths: Iterable[str | Path],
+    *,
+    market: str = "KOSPI",
+    chunksize: int = CHUNK_ROWS,
+    progress: bool | None = None,
+    using: str = "default",
+    method: str | None = None,
+) -> ImportReport:
+    """Import long-format daily bar CSV files (see the module docstring for the rules)."""
+    mappings = check_bar_files([Path(p) for p in paths])
+    report = ImportReport()
+    for path, mapping in mappings.items():
+        with transaction.atomic(using=using):
+            _import_bar_file(path, mapping, report, market, chunksize, progress, using, method)
+        report.files.append(str(path))
+    _refresh_statistics(using)
+    if report.first_date is not None and report.last_date is not None and using == "default":
+        report.adjustments = refresh_adjustments(report.tickers, report.first_date, report.last_date)
+    return report
+
+
+def _note_range(report: ImportReport, frame: pd.DataFrame) -> None:
+    if frame.empty:
+        return
+    report.tickers.update(frame["ticker"].unique())
+    days = pd.to_datetime(frame["date"])
+    first, last = days.min().date(), days.max().date()
+    report.first_date = first if report.first_date is None else min(report.first_date, first)
+    report.last_date = last if report.last_date is None else max(report.last_date, last)
+
+
+def _refresh_statistics(using: str) -> None:
+    """After a bulk load the planner's row estimates are far off until ANALYZE runs."""
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f'ANALYZE "{DailyBar._meta.db_table}"')
+
+
+def _import_bar_file(
+    path: Path,
+    mapping: dict[str, str],
+    report: ImportReport,
+    market: str,
+    chunksize: int,
+    progress: bool | None,
+    using: str,
+    method: str | None,
+) -> None:
+    known: set[str] = set()
+    duplicates = _Duplicates()
+    rows_in_file = 0
+    with _progress(path, progress) as bar:
+        parsed = ((chunk, validate_bars(chunk.frame, str(path))) for chunk in read_chunks(path, mapping, chunksize, numeric=NUMERIC))
+        for chunk, valid in _prefetch(parsed):
+            rows_in_file += int((~blank_rows(chunk.frame.drop(columns="line"))).sum()) + len(chunk.problems)
+            report.problems.extend(chunk.problems + valid.problems)
+            report.widened.extend(Problem(str(path), line, "high/low widened to contain open/close") for line in valid.widened)
+            frame = valid.frame
+            duplicates.add(frame)
+            frame = frame.drop_duplicates(["ticker", "date"], keep="last")
+            new = set(frame["ticker"].unique()) - known
+            if new:
+                report.created.extend(ensure_instruments(new, market, using=using))
+                known |= new
+            report.rows_written += upsert_daily_bars(frame, using=using, method=method)
+            _note_range(report, frame)
+            report.halted += int(frame["halted"].sum())
+            bar.update(chunk.bytes_read - bar.n)
+    if rows_in_file == 0:
+        raise CsvFormatError(f"{path}: empty file (a header but no data rows)")
+    report.rows_read += rows_in_file
+    report.duplicates.extend(duplicates.report(str(path)))

@@ -1,0 +1,1 @@
+"""Korea Investment & Securities (KIS) Open API: the session and its frames."""

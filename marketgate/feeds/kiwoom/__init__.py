@@ -1,0 +1,1 @@
+"""Kiwoom REST API: the session and its frames."""

@@ -1,0 +1,1 @@
+"""Walk-forward backtest: the production scan as of every session, outcomes on later bars, statistics."""

@@ -1,0 +1,1 @@
+"""Operations: readiness, metrics, task heartbeats, the scheduler watchdog and its alerts."""
