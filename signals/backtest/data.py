@@ -20,13 +20,13 @@ from datetime import date, timedelta
 import pandas as pd
 
 from marketgate.data.adjustment_store import stored_factors
-from marketgate.gate.service import params as gate_params
 from marketgate.gate.replay import gate_series
+from marketgate.gate.service import params as gate_params
 from marketgate.models import BreadthDay, DailyBar, IndexBar, MarketGate
-from signals.scans import loading
 from signals.backtest.walk_forward import BacktestRun, GateDay, walk_forward, window_sessions
 from signals.outcomes.rules import DEFAULT_BUY_WINDOW
 from signals.scanner.params import ScanParams
+from signals.scans import loading
 from signals.scans.service import gate_status_for
 
 # Sessions of index history before the range over which the hysteresis settles.

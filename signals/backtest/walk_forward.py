@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from marketgate.data.corporate_actions import adjust_bars
-from signals.scanner.gate_filter import apply_gate_cap
+from signals.backtest.panels import PanelHistory
 from signals.outcomes.rules import (
     DEFAULT_BUY_WINDOW,
     Actions,
@@ -43,9 +43,9 @@ from signals.outcomes.rules import (
     resolve,
     share_multiplier,
 )
-from signals.backtest.panels import PanelHistory
-from signals.scanner.results import SignalCandidate
+from signals.scanner.gate_filter import apply_gate_cap
 from signals.scanner.params import ScanParams
+from signals.scanner.results import SignalCandidate
 from signals.scanner.vcp import panel_rows, scan_panel
 
 # As scanning.load_market: the scanner's look-back plus room for halts.
