@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.apps import AppConfig
@@ -17,8 +18,20 @@ class StockgateConfig(AppConfig):
         checks.register_checks()
         heartbeats.connect()
         hooks.connect()
+        _create_folders()
 
         post_migrate.connect(_create_schedules, dispatch_uid="stockgate.default_schedules")
+
+
+def _create_folders() -> None:
+    """Folders the settings name and the process writes to, made at start-up, not at import."""
+    from django.conf import settings
+
+    folders = [Path(settings.STATIC_ROOT), *(Path(d[1] if isinstance(d, tuple) else d) for d in settings.STATICFILES_DIRS)]
+    if settings.PROMETHEUS_MULTIPROC_DIR:
+        folders.append(Path(settings.PROMETHEUS_MULTIPROC_DIR))
+    for folder in folders:
+        folder.mkdir(parents=True, exist_ok=True)
 
 
 def _create_schedules(sender: AppConfig, **kwargs: Any) -> None:

@@ -27,15 +27,6 @@ def check_deployment(app_configs: Any = None, **kwargs: Any) -> list[Warning | E
                 id="stockgate.E002" if _production() else "stockgate.W002",
             )
         )
-    backend = settings.CHANNEL_LAYERS["default"]["BACKEND"]
-    if backend.endswith("InMemoryChannelLayer"):
-        issues.append(
-            level(
-                "The in-memory channel layer cannot deliver across processes.",
-                hint="Use channels_redis with REDIS_URL; web, worker and feed are separate processes.",
-                id="stockgate.E003" if _production() else "stockgate.W003",
-            )
-        )
     if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3") and _production():
         issues.append(Warning("SQLite in production.", hint="Set DATABASE_URL to PostgreSQL.", id="stockgate.W004"))
     if "*" in settings.ALLOWED_HOSTS and _production():

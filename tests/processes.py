@@ -6,6 +6,7 @@ variables production uses, so these tests exercise the deployed code paths.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -56,6 +57,8 @@ def database_url() -> str:
 
 
 def process_env(**extra: str) -> dict[str, str]:
+    """The environment of a child process; tuning values among `extra` (GATE_PERIOD_SECONDS=...)
+    travel in STOCKGATE_TUNING, as a deployment sets them."""
     env = dict(os.environ)
     env.update(
         {
@@ -69,8 +72,22 @@ def process_env(**extra: str) -> dict[str, str]:
             "PYTHONUNBUFFERED": "1",
         }
     )
-    env.update(extra)
+    env.update(with_tuning(env, extra))
     return env
+
+
+def with_tuning(env: dict[str, str], extra: dict[str, str]) -> dict[str, str]:
+    """`extra` with its tuning names moved into one STOCKGATE_TUNING (merged with env's)."""
+    tuning = json.loads(env.get("STOCKGATE_TUNING") or "{}")
+    plain = {}
+    for name, value in extra.items():
+        if name in settings.TUNING_DEFAULTS:
+            tuning[name] = value
+        else:
+            plain[name] = value
+    if tuning:
+        plain["STOCKGATE_TUNING"] = json.dumps(tuning)
+    return plain
 
 
 @dataclass

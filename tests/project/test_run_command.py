@@ -58,7 +58,7 @@ def test_run_command_serves_everything_and_ctrl_c_stops_it_all(tmp_path: Path) -
     web_port, redis_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")}
     env.update(STOCKGATE_VAR_DIR=str(tmp_path), WEB_PORT=str(web_port), EMBEDDED_REDIS_PORT=str(redis_port),
-               GATE_PERIOD_SECONDS="5", PYTHONUNBUFFERED="1")
+               STOCKGATE_TUNING=json.dumps({"GATE_PERIOD_SECONDS": 5}), PYTHONUNBUFFERED="1")
     LOGS.mkdir(parents=True, exist_ok=True)
     log_path = LOGS / f"run-{web_port}.log"
     with open(log_path, "wb") as log:
