@@ -6,4 +6,5 @@ from marketgate import api
 
 urlpatterns = [
     path("market-gate", api.market_gate, name="api-market-gate"),
+    path("instruments", api.instruments, name="api-instruments"),
 ]

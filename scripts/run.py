@@ -64,6 +64,23 @@ def manage(*args: str) -> None:
     subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], check=True, cwd=ROOT)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops everything the way Ctrl-C does
+
+
+def _supervise(runner: subprocess.Popen[bytes], seeding: subprocess.Popen[bytes] | None) -> int:
+    """Wait for honcho, reaping the seeding child when it finishes (no zombie left behind)."""
+    while True:
+        if seeding is not None and seeding.poll() is not None:
+            if seeding.returncode:
+                print(f"loading the demo data failed (exit {seeding.returncode}); see the lines above", flush=True)
+            seeding = None
+        try:
+            return runner.wait(timeout=0.5)
+        except subprocess.TimeoutExpired:
+            continue
+
+
 def main() -> int:
     if not in_venv():
         python = ensure_venv("requirements.txt")
@@ -91,11 +108,16 @@ def main() -> int:
         print(f"\n  stockgate is starting: open http://{url_host}:{port}/  (admin: http://{url_host}:{port}/admin/)\n",
               flush=True)
         honcho = [sys.executable, "-m", "honcho", "-f", str(ROOT / "Procfile"), "-d", str(ROOT), "start"]
-        runner = subprocess.Popen(honcho, cwd=ROOT)
+        # honcho stamps each line with its local time: KST, like the application's own logs.
+        runner = subprocess.Popen(honcho, cwd=ROOT, env={**os.environ, "TZ": os.environ.get("TZ", "Asia/Seoul")})
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
-            return runner.wait()
+            return _supervise(runner, seeding)
         except KeyboardInterrupt:
-            # Ctrl-C reached honcho too: let it stop every process before Redis goes.
+            # Ctrl-C in a terminal reaches honcho too, but `kill -INT` of this process alone
+            # does not: pass it on at once, then let honcho stop every process before Redis goes.
+            if runner.poll() is None:
+                runner.send_signal(signal.SIGINT)
             try:
                 runner.wait(timeout=30)
             except subprocess.TimeoutExpired:
@@ -107,6 +129,7 @@ def main() -> int:
     finally:
         if seeding is not None and seeding.poll() is None:
             seeding.terminate()
+            seeding.wait(timeout=10)
         if redis_proc is not None:
             redis_proc.send_signal(signal.SIGTERM)
             try:

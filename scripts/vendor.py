@@ -1,19 +1,27 @@
-"""Fetch the dashboard's charting library from the npm registry, without Node.
+"""Fetch the dashboard's charting library and Korean web font from the npm registry, without Node.
 
 `python3 scripts/vendor.py` downloads the pinned uPlot tarball over HTTPS, checks it
 against the pinned sha512 integrity, and extracts only the files the page loads into
 var/vendor/uplot/ (served as static files under /static/vendor/). Nothing happens when
 the files are already there. The page works without them: its charts then say
-"chart unavailable".
+"chart unavailable", and text falls back to the system's fonts.
+
+The font is Noto Sans KR (SIL Open Font License) as @fontsource packages it: 125 woff2
+slices per weight, each with its `unicode-range`, so a browser downloads only the slices
+a page's text needs (a few hundred KB of the 4.9 MB for two weights). Only the woff2
+files and the stylesheets of weights 400 and 700 are kept; the stylesheets' woff
+fallbacks (for browsers without woff2) are dropped and their URLs flattened.
 """
 
 from __future__ import annotations
 
 import base64
+import fnmatch
 import hashlib
 import io
 import json
 import os
+import re
 import sys
 import tarfile
 import urllib.request
@@ -31,6 +39,12 @@ class Package:
     version: str
     integrity: str  # the registry's dist.integrity, pinned here so a changed tarball is refused
     files: tuple[str, ...]  # paths inside the tarball's package/ folder
+    globs: tuple[str, ...] = ()  # more files, by pattern (the font's slices)
+    folder: str = ""  # under var/vendor/; the package name by default
+
+    @property
+    def directory(self) -> str:
+        return self.folder or self.name
 
 
 UPLOT = Package(
@@ -39,11 +53,20 @@ UPLOT = Package(
     integrity="sha512-KIMVnG68zvu5XXUbC4LQEPnhwOxBuLyW1AHtpm6IKTXImkbLgkMy+jabjLgSLMasNuGGzQm/ep3tOkyTxpiQIw==",
     files=("dist/uPlot.esm.js", "dist/uPlot.min.css", "LICENSE"),
 )
-PACKAGES = (UPLOT,)
+NOTO_SANS_KR = Package(
+    name="@fontsource/noto-sans-kr",
+    version="5.3.0",
+    integrity="sha512-/JnpTjaCOXW7xUoqOyCVYSr05VOkDy5Yla9O+WAEiS7u+yYLsmHoqj6v1W0bf91G8G3XA2+NnRS3CX2Tf/FVZg==",
+    files=("400.css", "700.css", "LICENSE"),
+    globs=("files/noto-sans-kr-*-400-normal.woff2", "files/noto-sans-kr-*-700-normal.woff2"),
+    folder="noto-sans-kr",
+)
+PACKAGES = (UPLOT, NOTO_SANS_KR)
+WOFF_FALLBACK = re.compile(r",\s*url\([^)]*\.woff\)\s*format\('woff'\)")
 
 
 def target_dir(package: Package) -> Path:
-    return VENDOR / package.name
+    return VENDOR / package.directory
 
 
 def is_present(package: Package) -> bool:
@@ -73,12 +96,20 @@ def extract(data: bytes, package: Package, folder: Path) -> None:
     """Write only the listed files, flattened, so nothing else from the tarball lands on disk."""
     folder.mkdir(parents=True, exist_ok=True)
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-        for wanted in package.files:
+        names = [m.name.removeprefix("package/") for m in tar.getmembers()]
+        matched = [n for n in names if any(fnmatch.fnmatch(n, g) for g in package.globs)]
+        if package.globs and not matched:
+            raise ValueError(f"no file in the tarball matches {package.globs}")
+        for wanted in (*package.files, *matched):
             member = tar.getmember(f"package/{wanted}")
             source = tar.extractfile(member)
             if source is None:
                 raise ValueError(f"{wanted} is not a regular file in the tarball")
-            (folder / Path(wanted).name).write_bytes(source.read())
+            data = source.read()
+            if wanted.endswith(".css"):
+                text = WOFF_FALLBACK.sub("", data.decode()).replace("url(./files/", "url(./")
+                data = text.encode()
+            (folder / Path(wanted).name).write_bytes(data)
     (folder / ".version").write_text(package.version + "\n")
 
 

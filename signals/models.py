@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from signals.scanner.results import PLAN_FIELDS
 
@@ -19,10 +20,11 @@ class Grade(models.TextChoices):
 
 
 class ScanStatus(models.TextChoices):
-    QUEUED = "queued", "대기"
-    RUNNING = "running", "실행 중"
-    SUCCEEDED = "succeeded", "완료"
-    FAILED = "failed", "실패"
+    # Labels through i18n: admin shows them in the operator's language.
+    QUEUED = "queued", _("대기")
+    RUNNING = "running", _("실행 중")
+    SUCCEEDED = "succeeded", _("완료")
+    FAILED = "failed", _("실패")
 
 
 class ScanRun(models.Model):

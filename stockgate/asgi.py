@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 
 from django.core.asgi import get_asgi_application
+
+# whitenoise hands Django a synchronous file iterator for each static file; under ASGI
+# Django reads it in a worker thread, which is correct (just not async-native), and would
+# otherwise print this warning for every file the page loads.
+warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous iterators")
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stockgate.settings")
 # Set up Django (and its app registry) before anything imports models.

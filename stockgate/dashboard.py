@@ -15,14 +15,14 @@ from django.contrib.staticfiles import finders
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.templatetags.static import static
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from marketgate.gate.freshness import max_age
 from marketgate.gate.params import GateParams
-from marketgate.models import MarketGate, Quote
+from marketgate.models import Instrument, MarketGate, Quote
 from signals.broadcasts import signal_update_message
-from signals.models import Signal
+from signals.models import ScanRun, ScanStatus, Signal
 from stockgate.ops.watchdog import WatchdogStateDict, watchdog_state
 from stockgate.realtime import topics
 from stockgate.realtime.consumer import _permission_rule
@@ -30,6 +30,7 @@ from stockgate.realtime.consumer import _permission_rule
 WS_PATH = "/ws"
 CHART_MODULE = "vendor/uplot/uPlot.esm.js"
 CHART_CSS = "vendor/uplot/uPlot.min.css"
+FONT_CSS = ("vendor/noto-sans-kr/400.css", "vendor/noto-sans-kr/700.css")
 # Subscribed by every page before any price topic (dashboard.js).
 FIXED_TOPICS = (topics.MARKET_GATE, topics.SIGNAL_VCP, topics.MARKET_KOSPI, topics.MARKET_KOSDAQ, topics.OPS)
 # Rows of one trading date drawn on the gate chart (a 5-minute schedule makes ~80).
@@ -76,13 +77,25 @@ class DashboardState(TypedDict):
     max_price_topics: int
     realtime: RealtimeLimits
     ops: WatchdogStateDict | None  # the watchdog's verdict; None when the `ops` topic is not for this user
+    watchlist_default: list[str]  # PRICE_WATCHLIST: a first visit's watchlist
+    names: dict[str, str]  # ticker -> name for those tickers
+    last_scan: dict[str, Any] | None  # the latest finished scan, so an empty list can say why
 
 
 def gate_history(gate: MarketGate | None) -> list[GatePoint]:
-    """The gate through the latest row's trading date, oldest first."""
+    """The gate through the latest row's trading date, oldest first.
+
+    Only the latest run through the day: the demo's accelerated clock replays a session
+    several times under one trading date, and points of two loops would interleave."""
     if gate is None:
         return []
-    rows = MarketGate.objects.filter(trading_date=gate.trading_date).order_by("as_of")[:GATE_HISTORY_LIMIT]
+    recent = MarketGate.objects.filter(trading_date=gate.trading_date).order_by("-computed_at")[:GATE_HISTORY_LIMIT]
+    rows: list[MarketGate] = []
+    for row in recent:
+        if rows and row.as_of > rows[-1].as_of:
+            break  # an earlier loop of the same simulated day
+        rows.append(row)
+    rows.reverse()
     return [
         {
             "t": timezone.localtime(row.as_of).isoformat(),
@@ -107,6 +120,21 @@ def quotes_for(tickers: list[str]) -> dict[str, QuoteData]:
         }
         for q in Quote.objects.filter(ticker__in=tickers)
     }
+
+
+def instrument_names(tickers: list[str]) -> dict[str, str]:
+    english = (translation.get_language() or settings.LANGUAGE_CODE).startswith("en")
+    return {
+        i.ticker: (i.name_en if english and i.name_en else i.name)
+        for i in Instrument.objects.filter(ticker__in=list(tickers))
+    }
+
+
+def last_scan() -> dict[str, Any] | None:
+    run = ScanRun.objects.filter(status=ScanStatus.SUCCEEDED).order_by("-finished_at").first()
+    if run is None:
+        return None
+    return {"signal_date": run.trading_date.isoformat() if run.trading_date else None, "count": run.signal_count}
 
 
 def chart_module_url() -> str | None:
@@ -151,13 +179,17 @@ def initial_state(now: datetime, *, show_ops: bool = True) -> DashboardState:
         "gate": gate.to_message(now) if gate else None,
         "gate_history": gate_history(gate),
         "gate_max_age_seconds": int(max_age().total_seconds()),
-        "thresholds": {"green": params.threshold_green, "yellow": params.threshold_yellow},
+        "thresholds": {"green": params.threshold_green, "yellow": params.threshold_yellow,
+                       "consecutive": params.hysteresis_consecutive},
         "signals": signals,
         "quotes": quotes_for(tickers),
         "chart_module": chart_module_url(),
         "max_price_topics": max(0, settings.WS_MAX_SUBSCRIPTIONS - len(FIXED_TOPICS)),
         "realtime": realtime_limits(),
         "ops": watchdog_state(now) if show_ops else None,
+        "watchlist_default": list(settings.PRICE_WATCHLIST),
+        "names": instrument_names(settings.PRICE_WATCHLIST),
+        "last_scan": last_scan(),
     }
 
 
@@ -190,7 +222,13 @@ def script_strings() -> dict[str, str]:
         "unknown": _("알 수 없음"),
         "points": _("점"),
         "as_of": _("기준"),
-        "no_signals": _("조건에 맞는 신호가 없습니다."),
+        "no_signals": _("필터에 맞는 신호가 없습니다. 등급·시장 필터를 바꿔 보세요."),
+        "no_signals_scan": _("%(date)s 스캔: VCP 조건을 만족한 종목이 없습니다."),
+        "no_scan_yet": _("아직 스캔 결과가 없습니다. 스캔은 거래일 16:45(KST)에 실행됩니다."),
+        "component_override": _("시장 국면 보정"),
+        "hold_note": _("%(pending)s 확인 대기: 레벨 %(level)s이지만 연속 %(count)s회 확인 전까지 %(status)s 유지"),
+        "watch_unknown": _("상장 종목이 아닙니다"),
+        "watch_loading": _("종목 정보 확인 중"),
         "signals_updated": _("신호 %(count)s개 갱신"),
         "gate_changed": _("마켓 게이트: %(status)s, 레벨 %(level)s"),
         "reasons": _("근거"),
@@ -229,5 +267,7 @@ def index(request: HttpRequest) -> HttpResponse:
         "state": initial_state(timezone.now(), show_ops=ops_visible(request.user)),
         "strings": script_strings(),
         "chart_css": static(CHART_CSS) if finders.find(CHART_CSS) else None,
+        # The vendored Korean web font (scripts/vendor.py); without it, the system's fonts.
+        "font_css": [static(css) for css in FONT_CSS if finders.find(css)],
     }
     return render(request, "stockgate/index.html", context)

@@ -23,13 +23,16 @@ def json_error(status: int, code: str, message: str, **extra: Any) -> JsonRespon
                         json_dumps_params={"ensure_ascii": False})
 
 
+_JSON_KINDS = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
+
+
 def json_body(request: HttpRequest) -> dict[str, Any]:
     """The request's JSON object ({} for an empty body); ValueError when it is not one."""
     if not request.body:
         return {}
     data = json.loads(request.body)
     if not isinstance(data, dict):
-        raise ValueError("the body must be a JSON object")
+        raise ValueError(f"got a JSON {_JSON_KINDS.get(type(data), 'value')}")
     return data
 
 

@@ -24,7 +24,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env("STOCKGATE_VAR_DIR", str(BASE_DIR / "var")))
 
 DEFAULT_SECRET_KEY = "insecure-development-key-change-me"
-SECRET_KEY = env("SECRET_KEY", DEFAULT_SECRET_KEY)
+# scripts/run.py keeps a generated key in var/secret_key: every manage.py of that
+# checkout uses it too (no W002 warning on each command in development).
+_KEY_FILE = VAR_DIR / "secret_key"
+_DEV_KEY = _KEY_FILE.read_text().strip() if env("STOCKGATE_ENV", "development") != "production" and _KEY_FILE.is_file() else ""
+SECRET_KEY = env("SECRET_KEY", "") or _DEV_KEY or DEFAULT_SECRET_KEY
 DEBUG = envbool("DEBUG", False)
 # "production" turns the unsafe-combination checks from warnings into errors.
 STOCKGATE_ENV = env("STOCKGATE_ENV", "development")

@@ -11,6 +11,7 @@ from stockgate.ops import views as health_views
 urlpatterns = [
     path("", dashboard.index, name="index"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("readyz", health_views.readyz, name="readyz"),
     path("metrics", health_views.metrics, name="metrics"),
     path("ws/stats", socket_stats.ws_stats, name="ws-stats"),

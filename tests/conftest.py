@@ -84,3 +84,14 @@ def ws_target(request: pytest.FixtureRequest, _ws_servers: None) -> Iterator[str
     wsclient.target = request.param
     yield request.param
     wsclient.target = "in-process"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_gate_period() -> Iterator[None]:
+    """The gate period is cached per process for a few seconds; each test reads its own
+    database's schedule."""
+    from marketgate.gate.period import forget
+
+    forget()
+    yield
+    forget()

@@ -8,6 +8,7 @@ from typing import Protocol
 from django.conf import settings
 
 from marketgate import calendar
+from marketgate.gate.period import gate_period_seconds
 
 
 class GateLike(Protocol):
@@ -16,7 +17,7 @@ class GateLike(Protocol):
 
 
 def max_age() -> timedelta:
-    return timedelta(seconds=settings.GATE_PERIOD_SECONDS + settings.GATE_STALE_GRACE_SECONDS)
+    return timedelta(seconds=gate_period_seconds() + settings.GATE_STALE_GRACE_SECONDS)
 
 
 def gate_is_stale(gate: GateLike, now: datetime) -> bool:

@@ -28,6 +28,7 @@ from marketgate.gate.formula import GateResult, compute_gate
 from marketgate.gate.inputs import BreadthHistory, IndexHistory, LiveIndex, PreviousGate
 from marketgate.gate.live_index import LiveValue, live_values
 from marketgate.gate.params import GateParams
+from marketgate.gate.period import gate_period_seconds
 from marketgate.gate.replay import breadth_history_from_frame
 from marketgate.models import BreadthDay, GateBasis, IndexBar, MarketGate
 
@@ -93,7 +94,7 @@ def previous_gate(day: date) -> PreviousGate | None:
 
 
 def slot_for(moment: datetime) -> datetime:
-    period = max(1, settings.GATE_PERIOD_SECONDS)
+    period = gate_period_seconds()  # the schedule as edited in admin: one row per run
     epoch = int(moment.timestamp())
     return datetime.fromtimestamp(epoch - epoch % period, tz=moment.tzinfo)
 

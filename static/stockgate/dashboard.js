@@ -13,6 +13,7 @@ import { createFlasher, createPriceFeed } from "./dashboard/prices.js";
 import { createSignalsTable } from "./dashboard/signals-table.js";
 import { createWatchlist } from "./dashboard/watchlist.js";
 import { createPerformancePanel } from "./dashboard/performance.js";
+import { setMoneyStyle } from "./dashboard/format.js";
 
 const FIXED_TOPICS = ["market-gate", "signal:vcp", "market:kospi", "market:kosdaq"];
 const PRICE_RANK_FROM = 10; // price topics resubscribe after the fixed ones
@@ -34,6 +35,7 @@ function start() {
   const state = readJson("dashboard-state");
   const strings = readJson("dashboard-strings");
   const korean = (document.documentElement.lang || "ko").startsWith("ko");
+  setMoneyStyle(korean ? "ko" : "en");
   const store = createStore(state, localStorageOrNull());
   const flash = createFlasher();
 
@@ -44,7 +46,7 @@ function start() {
   let rt = null;
   let signalsTable = null;
   const watchlist = createWatchlist({
-    store, strings, flash,
+    store, strings, flash, english: !korean,
     onChange: (ticker) => { signalsTable.refreshStars(ticker); syncPriceTopics(); },
   });
   signalsTable = createSignalsTable({
@@ -89,15 +91,19 @@ function start() {
         break;
       case "signal_update":
         signalsTable.set(frame.data, !frame.snapshot);
+        watchlist.refreshNames();
         syncPriceTopics();
         perfPanel.reload(); // outcomes may have moved
         break;
       case "price_update":
         if (frame.ticker && frame.data) priceFeed.queue(frame.ticker, frame.data);
         break;
-      case "index_update":
-        charts.addIndexPoint(frame.topic === "market:kosdaq" ? "kosdaq" : "kospi", d.as_of, d.change_rate);
+      case "index_update": {
+        const key = frame.topic === "market:kosdaq" ? "kosdaq" : "kospi";
+        charts.addIndexPoint(key, d.as_of, d.change_rate);
+        gateCard.updateIndex(key, d);
         break;
+      }
       default:
         break;
     }

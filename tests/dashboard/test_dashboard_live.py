@@ -122,14 +122,18 @@ def test_price_update_flashes_its_cell_and_updates_return(browser, server):
 
 
 def test_watchlist_is_kept_in_local_storage(browser, server):
-    watched = open_page(browser, server)
+    watched = open_page(browser, server)  # a first visit: PRICE_WATCHLIST (005930, 000660)
     page = watched.page
-    page.fill("#watch-input", "005930")
+    page.wait_for_selector("#watch-rows tr[data-ticker='000660']")
+    page.click("#watch-rows tr[data-ticker='000660'] button.remove")
+    page.fill("#watch-input", "035720")
     page.press("#watch-input", "Enter")
-    page.wait_for_selector("#watch-rows tr[data-ticker='005930']")
+    page.wait_for_selector("#watch-rows tr[data-ticker='035720']")
     page.reload()
-    page.wait_for_selector("#watch-rows tr[data-ticker='005930']")
+    page.wait_for_selector("#watch-rows tr[data-ticker='035720']")
+    assert page.locator("#watch-rows tr[data-ticker='000660']").count() == 0  # the saved list, not the default
     page.click("#watch-rows tr[data-ticker='005930'] button.remove")
+    page.click("#watch-rows tr[data-ticker='035720'] button.remove")
     assert page.evaluate("localStorage.getItem('stockgate.watchlist')") == "[]"
 
 

@@ -16,6 +16,8 @@ from tests.wsclient import connect, recv, subscribe
 IN_SESSION = datetime(2025, 6, 16, 11, 0, tzinfo=KST)  # a Monday, 11:00 KST
 AFTER_CLOSE = datetime(2025, 6, 16, 17, 0, tzinfo=KST)
 HOLIDAY = datetime(2025, 6, 3, 11, 0, tzinfo=KST)  # election day: no session
+# The period is the update-market-gate schedule in the database (gate_period.py).
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,24 @@ import { isNum, kstTime, signedPct } from "./format.js";
 import { byId } from "./dom.js";
 
 const MAX_POINTS = 2000;
+const MIN_SPAN = 30 * 60; // seconds: one point still gets an axis of distinct times
+const LOOP_BACK = 600; // seconds: an index point this far before the last is a new (demo) day
+
+/** The x range: the data's, widened around its middle to at least MIN_SPAN. */
+export function timeRange(min, max) {
+  if (min == null || max == null) return [min, max];
+  if (max - min >= MIN_SPAN) return [min, max];
+  const mid = (min + max) / 2;
+  return [mid - MIN_SPAN / 2, mid + MIN_SPAN / 2];
+}
+
+const dataRange = (xs) => (xs?.length ? timeRange(xs[0], xs[xs.length - 1]) : null);
+
+/** HH:MM labels in KST, with seconds when minutes alone would repeat a label. */
+export function timeLabels(splits, clock) {
+  const short = splits.map((v) => clock(v).slice(0, 5));
+  return new Set(short).size === short.length ? short : splits.map((v) => clock(v));
+}
 const HEIGHT = 180;
 const toSec = (iso) => Date.parse(iso) / 1000;
 
@@ -40,6 +58,9 @@ export function createCharts({ store, strings: T }) {
 
   function addGatePoint(iso, level, kospiPct, kosdaqPct) {
     if (!iso) return;
+    // The gate only goes back in time when the demo's simulated day starts over:
+    // start the charts afresh rather than mix two loops.
+    if (gateSeries.x.length && toSec(iso) < gateSeries.x[gateSeries.x.length - 1]) clear();
     pushPoint(gateSeries, toSec(iso), { level });
     if (isNum(kospiPct) || isNum(kosdaqPct)) {
       pushPoint(indexSeries, toSec(iso), { kospi: kospiPct ?? undefined, kosdaq: kosdaqPct ?? undefined });
@@ -49,6 +70,8 @@ export function createCharts({ store, strings: T }) {
 
   function addIndexPoint(key, iso, changeRate) {
     if (!iso || !isNum(changeRate)) return;
+    const last = indexSeries.x[indexSeries.x.length - 1];
+    if (last != null && toSec(iso) < last - LOOP_BACK) for (const k of Object.keys(indexSeries)) indexSeries[k].length = 0;
     pushPoint(indexSeries, toSec(iso), { [key]: changeRate });
     mark();
   }
@@ -79,15 +102,18 @@ export function createCharts({ store, strings: T }) {
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Asia/Seoul"),
       legend: { live: true },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true }, ...scales },
+      // From the data itself: for a single point uPlot widens the range by days, and the
+      // axis would read 00:00 at every tick.
+      scales: { x: { time: true, range: (u, min, max) => dataRange(u.data[0]) ?? [min, max] }, ...scales },
       axes: [
         {
           ...axis,
           // 24-hour KST labels (the dates handed in are already shifted by tzDate).
-          values: (u, splits) => splits.map((v) => {
-            const d = uPlot.tzDate(new Date(v * 1000), "Asia/Seoul");
-            return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
-          }),
+          values: (u, splits) => {
+            const labels = timeLabels(splits, (v) => kstTime(v * 1000));
+            box.dataset.timeLabels = labels.join(" "); // the canvas's labels, readable by tests and tools
+            return labels;
+          },
         },
         { ...axis, size: 48 },
       ],

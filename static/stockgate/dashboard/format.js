@@ -9,7 +9,16 @@ const kstFmt = new Intl.DateTimeFormat("en-GB", {
 const kstDateFmt = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Seoul", year: "numeric", month: "2-digit", day: "2-digit" });
 
 export const isNum = (v) => typeof v === "number" && Number.isFinite(v);
-export const won = (v) => (isNum(v) ? `${intFmt.format(Math.round(v))}원` : "—");
+let moneyStyle = "ko";
+/** "ko": 75,000원 (Korean traders); "en": ₩75,000, as English readers expect. */
+export function setMoneyStyle(lang) {
+  moneyStyle = String(lang || "ko").startsWith("en") ? "en" : "ko";
+}
+export const won = (v) => {
+  if (!isNum(v)) return "—";
+  const digits = intFmt.format(Math.round(v));
+  return moneyStyle === "en" ? `₩${digits}` : `${digits}원`;
+};
 /** HH:MM:SS in Asia/Seoul, from an ISO string or a Date. */
 export const kstTime = (when) => kstFmt.format(new Date(when));
 export const kst = (iso) => (iso ? `${kstTime(iso)} KST` : "—");

@@ -23,7 +23,16 @@ export function freshness(message, { now, maxAgeSeconds, schedulerLate }) {
   return d.basis === "previous_close" ? "previous" : "live";
 }
 
+/** The colour the level alone has; where it differs from the status, hysteresis holds the status. */
+export function heldColour(status, level, thresholds) {
+  if (!isNum(level) || !status) return null;
+  const raw = level >= (thresholds.green ?? 70) ? "GREEN" : level >= (thresholds.yellow ?? 40) ? "YELLOW" : "RED";
+  return raw === status ? null : raw;
+}
+
 export function createGateCard({ store, strings: T, korean }) {
+  // The latest index_update per index: fresher than the gate's own copy between computations.
+  const liveIndex = { kospi: null, kosdaq: null };
   const statusWord = (status) => T[`status_${status}`] || "";
   const componentName = (name) => T[`component_${name}`] || name;
 
@@ -56,10 +65,12 @@ export function createGateCard({ store, strings: T, korean }) {
     gauge.setAttribute("aria-valuenow", String(d.level ?? 0));
     gauge.setAttribute("aria-valuetext", `${d.level} / 100, ${d.status} ${statusWord(d.status)}`);
     byId("gauge-fill").style.width = `${Math.max(0, Math.min(100, d.level || 0))}%`;
-    byId("kospi").textContent = isNum(d.kospi) ? indexFmt.format(d.kospi) : "—";
-    byId("kosdaq").textContent = isNum(d.kosdaq) ? indexFmt.format(d.kosdaq) : "—";
-    setChange(byId("kospi-chg"), d.kospi_change_pct, T);
-    setChange(byId("kosdaq-chg"), d.kosdaq_change_pct, T);
+    for (const key of ["kospi", "kosdaq"]) {
+      const live = liveIndex[key];
+      if (live && Date.parse(live.as_of) >= Date.parse(d.as_of)) paintIndex(key, live.index, live.change_rate);
+      else paintIndex(key, d[key], d[`${key}_change_pct`]);
+    }
+    renderHold(d);
     const asof = byId("gate-asof");
     asof.textContent = `${kstDate(d.as_of)} ${kst(d.as_of)}`;
     asof.dateTime = d.as_of || "";
@@ -71,13 +82,40 @@ export function createGateCard({ store, strings: T, korean }) {
     }
   }
 
+  function paintIndex(key, value, changePct) {
+    byId(key).textContent = isNum(value) ? indexFmt.format(value) : "—";
+    setChange(byId(`${key}-chg`), changePct, T);
+  }
+
+  /** An index_update frame: the card's KOSPI/KOSDAQ follow the live index, not only the gate's copy. */
+  function updateIndex(key, data) {
+    if (!data || !isNum(data.index)) return;
+    const shown = liveIndex[key];
+    if (shown && Date.parse(data.as_of) < Date.parse(shown.as_of) - 600000) liveIndex[key] = null; // the demo's day looped
+    if (liveIndex[key] && Date.parse(data.as_of) < Date.parse(liveIndex[key].as_of)) return;
+    liveIndex[key] = data;
+    paintIndex(key, data.index, data.change_rate);
+  }
+
+  function renderHold(d) {
+    const box = byId("gate-hold");
+    const limits = store.state.thresholds || {};
+    const pending = heldColour(d.status, d.level, limits);
+    box.hidden = !pending;
+    box.textContent = pending
+      ? fmt(T.hold_note, { pending, level: d.level, count: limits.consecutive ?? 2, status: d.status })
+      : "";
+  }
+
   function componentItem(c) {
     const li = fromTemplate("tpl-component");
     const known = isNum(c.points);
     if (!known) li.classList.add("unknown");
     const share = known && c.max ? Math.round((c.points / c.max) * 100) : 0;
     li.querySelector(".component-name").textContent = c.market ? `${componentName(c.name)} · ${c.market}` : componentName(c.name);
-    li.querySelector(".component-points").textContent = known ? `${c.points}/${c.max}${T.points}` : `${T.unknown} /${c.max}${T.points}`;
+    // An override row carries no points of its own (0/0): its reason says what it did.
+    const points = !c.max && known ? "" : known ? `${c.points}/${c.max}${T.points}` : `${T.unknown} /${c.max}${T.points}`;
+    li.querySelector(".component-points").textContent = points;
     li.querySelector(".component-bar span").style.width = `${share}%`;
     li.querySelector(".component-reason").textContent = (korean && c.reason_ko) || c.reason || "";
     return li;
@@ -101,5 +139,5 @@ export function createGateCard({ store, strings: T, korean }) {
     badge.setAttribute("aria-label", `${badge.textContent} · ${why}`);
   }
 
-  return { showThresholds, render, renderFreshness };
+  return { showThresholds, render, renderFreshness, updateIndex };
 }

@@ -118,11 +118,18 @@ export function createSignalsTable({ store, strings: T, korean = true, isWatched
     return detail;
   }
 
+  /** Why the table is empty: the filters, a scan that found nothing, or no scan yet. */
+  function emptyText() {
+    if (store.signals.length) return T.no_signals;
+    const day = store.signalDate || store.state.last_scan?.signal_date;
+    return day ? fmt(T.no_signals_scan, { date: day }) : T.no_scan_yet;
+  }
+
   function render() {
     const visible = visibleSignals(store.signals, { sort, filters, priceOf });
     const body = byId("signal-rows");
     if (!visible.length) {
-      body.replaceChildren(emptyRow(T.no_signals, COLUMNS));
+      body.replaceChildren(emptyRow(emptyText(), COLUMNS));
     } else {
       const fragment = document.createDocumentFragment();
       for (const s of visible) {

@@ -20,7 +20,8 @@ function loadJson(storage, key, fallback) {
  * @param storage localStorage, or null where it is unavailable
  */
 export function createStore(state, storage) {
-  const saved = loadJson(storage, WATCH_KEY, []);
+  // A first visit (nothing saved yet) starts with the tickers the server always streams.
+  const saved = loadJson(storage, WATCH_KEY, null) ?? state.watchlist_default ?? [];
   return {
     state,
     // The server's clock, so ages are measured against the time the data is stamped with.
@@ -30,7 +31,8 @@ export function createStore(state, storage) {
     prices: new Map(Object.entries(state.quotes || {})), // ticker -> {price, change, change_rate, as_of}
     signals: [],
     signalDate: null,
-    knownNames: new Map(Object.entries(loadJson(storage, NAMES_KEY, {}))),
+    knownNames: new Map(Object.entries({ ...loadJson(storage, NAMES_KEY, {}), ...(state.names || {}) })),
+    unknownTickers: new Set(), // looked up and not listed: the row says so instead of "—" forever
     watchlist: (Array.isArray(saved) ? saved : []).filter((t) => typeof t === "string" && TICKER.test(t)).slice(0, WATCH_MAX),
     storage,
   };

@@ -11,9 +11,29 @@ const COLUMNS = 5;
  * @param onChange called with a ticker after it was added or removed (price topics, stars)
  * @param flash    flashes a price cell "up" or "down"
  */
-export function createWatchlist({ store, strings: T, onChange, flash }) {
+export function createWatchlist({ store, strings: T, onChange, flash, english = false }) {
   const rows = new Map(); // ticker -> {price, change, time}
   const nameOf = (ticker) => store.knownNames.get(ticker) || ticker;
+  const asked = new Set(); // looked up once per page
+
+  /** Names of listed codes from /api/instruments; a code that is not listed is marked so. */
+  async function lookUpNames() {
+    const missing = store.watchlist.filter((t) => !store.knownNames.has(t) && !store.unknownTickers.has(t) && !asked.has(t));
+    if (!missing.length) return;
+    for (const t of missing) asked.add(t);
+    try {
+      const response = await fetch(`/api/instruments?tickers=${missing.join(",")}`, { headers: { Accept: "application/json" } });
+      if (!response.ok) throw new Error(String(response.status));
+      const body = await response.json();
+      for (const [t, info] of Object.entries(body.instruments || {})) store.knownNames.set(t, (english && info.name_en) || info.name);
+      for (const t of body.unknown || []) store.unknownTickers.add(t);
+      saveWatchlist(store);
+    } catch {
+      for (const t of missing) asked.delete(t); // asked again on the next change
+      return;
+    }
+    render();
+  }
 
   const has = (ticker) => store.watchlist.includes(ticker);
 
@@ -49,6 +69,7 @@ export function createWatchlist({ store, strings: T, onChange, flash }) {
     const row = rows.get(ticker);
     if (!row) return;
     const q = store.prices.get(ticker);
+    if (!q && store.unknownTickers.has(ticker)) return; // no price will come: the name cell says why
     setText(row.price, won(q?.price));
     setChange(row.change, q?.change_rate, T);
     setText(row.time, q?.as_of ? kstTime(q.as_of) : "—");
@@ -57,7 +78,11 @@ export function createWatchlist({ store, strings: T, onChange, flash }) {
   function buildRow(ticker) {
     const tr = fromTemplate("tpl-watch-row");
     tr.dataset.ticker = ticker;
-    tr.querySelector(".name").textContent = nameOf(ticker);
+    const known = store.knownNames.has(ticker);
+    const unknown = store.unknownTickers.has(ticker);
+    const name = tr.querySelector(".name");
+    name.textContent = known ? nameOf(ticker) : unknown ? T.watch_unknown : T.watch_loading;
+    name.classList.toggle("missing", !known);
     tr.querySelector(".ticker").textContent = ticker;
     const button = tr.querySelector("button.remove");
     button.setAttribute("aria-label", `${T.remove}: ${nameOf(ticker)}`);
@@ -77,6 +102,7 @@ export function createWatchlist({ store, strings: T, onChange, flash }) {
     const fragment = document.createDocumentFragment();
     for (const ticker of store.watchlist) fragment.append(buildRow(ticker));
     body.replaceChildren(fragment);
+    lookUpNames();
   }
 
   function updatePrice(ticker, moved) {
@@ -94,5 +120,13 @@ export function createWatchlist({ store, strings: T, onChange, flash }) {
     });
   }
 
-  return { has, toggle, render, updatePrice, wire };
+  /** After a scan (or a first demo load) the listing may know codes it did not: ask again. */
+  function refreshNames() {
+    const retry = store.watchlist.filter((t) => !store.knownNames.has(t));
+    if (!retry.length) return;
+    for (const t of retry) { store.unknownTickers.delete(t); asked.delete(t); }
+    lookUpNames();
+  }
+
+  return { has, toggle, render, updatePrice, wire, refreshNames };
 }

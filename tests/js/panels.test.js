@@ -1,0 +1,37 @@
+// The pure parts added for a first look at the page: money in English, the chart's time
+// axis, the colour hysteresis holds.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { setMoneyStyle, won } from "../../static/stockgate/dashboard/format.js";
+import { heldColour } from "../../static/stockgate/dashboard/gate-card.js";
+import { timeLabels, timeRange } from "../../static/stockgate/dashboard/charts.js";
+
+test("won in English: ₩ before the digits, never 원; Korean again after switching back", () => {
+  setMoneyStyle("en");
+  assert.equal(won(75000), "₩75,000");
+  assert.equal(won(null), "—");
+  setMoneyStyle("ko");
+  assert.equal(won(75000), "75,000원");
+});
+
+test("one point still gets a 30-minute axis; a wider range is kept", () => {
+  const t = 1_750_000_000;
+  assert.deepEqual(timeRange(t, t), [t - 900, t + 900]);
+  assert.deepEqual(timeRange(t, t + 7200), [t, t + 7200]);
+});
+
+test("axis labels are distinct: seconds appear only when minutes would repeat", () => {
+  const clock = (v) => new Date(v * 1000).toISOString().slice(11, 19);
+  assert.deepEqual(timeLabels([0, 600, 1200], clock), ["00:00", "00:10", "00:20"]);
+  assert.deepEqual(timeLabels([0, 20, 40], clock), ["00:00:00", "00:00:20", "00:00:40"]);
+});
+
+test("hysteresis: a level whose own colour differs from the status is a held colour", () => {
+  const limits = { green: 70, yellow: 40 };
+  assert.equal(heldColour("YELLOW", 72, limits), "GREEN");
+  assert.equal(heldColour("GREEN", 68, limits), "YELLOW");
+  assert.equal(heldColour("GREEN", 72, limits), null);
+  assert.equal(heldColour("RED", null, limits), null);
+});
