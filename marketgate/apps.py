@@ -9,7 +9,7 @@ class MarketGateConfig(AppConfig):
 
     def ready(self) -> None:
         from marketgate import receivers  # noqa: F401  (registers post_save)
-        from marketgate.broadcasts import register_snapshots
+        from marketgate.push import register_snapshots
 
         register_snapshots()
 

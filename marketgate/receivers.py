@@ -7,8 +7,8 @@ from typing import Any
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from marketgate.broadcasts import broadcast_gate, broadcast_latest_gate
 from marketgate.models import MarketGate
+from marketgate.push import broadcast_gate, broadcast_latest_gate
 from stockgate.realtime.commit import broadcast_on_commit
 
 

@@ -10,7 +10,7 @@ class SignalsConfig(AppConfig):
 
     def ready(self) -> None:
         from signals import receivers  # noqa: F401  (registers post_save/post_delete)
-        from signals.broadcasts import register_snapshots
+        from signals.push import register_snapshots
         from stockgate.schedules import DefaultSchedule, register
 
         register_snapshots()

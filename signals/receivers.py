@@ -7,8 +7,8 @@ from typing import Any
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from signals.broadcasts import signals_changed
 from signals.models import Signal
+from signals.push import signals_changed
 
 
 @receiver(post_save, sender=Signal, dispatch_uid="signals.signal_saved")

@@ -164,9 +164,9 @@ def update_signal_outcomes() -> str:
     latest list again so subscribers see its outcomes. Idempotent (a rerun changes nothing)."""
     from django.db import transaction
 
-    from signals.broadcasts import broadcast_signals
     from signals.models import Signal
     from signals.outcomes.service import update_outcomes
+    from signals.push import broadcast_signals
 
     result = update_outcomes()
     latest = Signal.objects.latest_date()

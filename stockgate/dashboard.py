@@ -21,8 +21,8 @@ from django.utils.translation import gettext as _
 from marketgate.gate.freshness import max_age
 from marketgate.gate.params import GateParams
 from marketgate.models import Instrument, MarketGate, Quote
-from signals.broadcasts import signal_update_message
 from signals.models import ScanRun, ScanStatus, Signal
+from signals.push import signal_update_message
 from stockgate.ops.watchdog import WatchdogStateDict, watchdog_state
 from stockgate.realtime import topics
 from stockgate.realtime.consumer import _permission_rule

@@ -205,7 +205,7 @@ DJANGO_CELERY_BEAT_TZ_AWARE = True
 # --- Market data and the gate ---
 MARKET_DATA_PROVIDER = env("MARKET_DATA_PROVIDER", "demo")
 MARKET_DATA_PROVIDERS = {
-    "demo": "marketgate.data.providers.demo.DemoProvider",
+    "demo": "marketgate.data.providers.demo.provider.DemoProvider",
     "fdr": "marketgate.data.providers.fdr.FdrProvider",
     "csv": "marketgate.data.providers.csvfiles.CsvProvider",
 }

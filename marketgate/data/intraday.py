@@ -22,7 +22,7 @@ from marketgate import calendar
 from marketgate.feeds import clock
 from marketgate.feeds.bars import MinuteBar
 from marketgate.feeds.quotes import quotes_key
-from marketgate.feeds.runner import bars_key
+from marketgate.feeds.supervisor import bars_key
 from marketgate.models import DailyBar, Instrument, IntradayBar
 from stockgate.realtime.redis_conn import sync_client
 

@@ -3,7 +3,7 @@
 A feed is I/O only. `open()` logs in and opens ONE upstream session; the session
 registers and releases tickers and yields ticks until the upstream goes away, when
 it raises FeedDisconnected. Reconnecting, the single-session lock, demand and
-publishing are the runner's job (marketgate.feeds.runner), the same for every feed.
+publishing are the runner's job (marketgate.feeds.supervisor), the same for every feed.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ def _accelerated(source: str) -> bool:
 
 def market_now(wall_now: datetime, source: str) -> datetime:
     if _accelerated(source):
-        from marketgate.data.providers.demo_clock import simulated_now
+        from marketgate.data.providers.demo.clock import simulated_now
 
         return simulated_now(wall_now, "accelerated", settings.DEMO_SESSION_MINUTES)
     return wall_now.astimezone(KST)

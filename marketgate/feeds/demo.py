@@ -16,7 +16,7 @@ from django.conf import settings
 
 from marketgate.calendar import KST
 from marketgate.data.providers.base import LiveQuote
-from marketgate.data.providers.demo import DemoProvider
+from marketgate.data.providers.demo.provider import DemoProvider
 from marketgate.feeds.base import Tick
 
 

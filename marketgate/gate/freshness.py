@@ -33,7 +33,7 @@ def gate_session(gate: GateLike, now: datetime) -> str:
 
 def _market_session(now: datetime) -> str:
     if settings.MARKET_DATA_PROVIDER == "demo" and settings.DEMO_CLOCK == "accelerated":
-        from marketgate.data.providers.demo_clock import simulated_now
+        from marketgate.data.providers.demo.clock import simulated_now
 
         now = simulated_now(now)
     return calendar.session_state(now)

@@ -31,8 +31,8 @@ from django.utils import timezone
 from marketgate import calendar
 from marketgate.data.adjustment_store import adjusted
 from marketgate.models import MarketGate
-from signals.broadcasts import broadcast_signals, update_key
 from signals.models import ScanRun, ScanStatus, Signal
+from signals.push import broadcast_signals, update_key
 from signals.scanner.gate_filter import apply_gate_cap
 from signals.scanner.params import ScanParams
 from signals.scanner.results import ScanResult, SignalCandidate

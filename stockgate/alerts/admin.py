@@ -14,7 +14,7 @@ from django.utils.html import format_html
 from stockgate.alerts.events import record_test
 from stockgate.alerts.models import AlertDelivery, AlertDestination, AlertRule
 from stockgate.alerts.rules import clean_rule
-from stockgate.alerts.senders import BadDestination, check_destination
+from stockgate.alerts.transports import BadDestination, check_destination
 
 
 class AlertRuleInline(admin.TabularInline):

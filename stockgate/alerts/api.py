@@ -22,7 +22,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from stockgate.alerts.events import record_test
 from stockgate.alerts.models import AlertDelivery, AlertDestination, AlertRule, DestinationKind
 from stockgate.alerts.rules import clean_rule
-from stockgate.alerts.senders import BadDestination, check_destination
+from stockgate.alerts.transports import BadDestination, check_destination
 from stockgate.apitokens.access import token_or_staff
 from stockgate.jsonapi import csrf_checked, csrf_exempt, json_body, json_error, methods
 

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from stockgate.alerts.models import AlertDelivery, DeliveryStatus, EventKind
-from stockgate.alerts.senders import BadDestination, SendError, send
+from stockgate.alerts.transports import BadDestination, SendError, send
 from stockgate.realtime.redis_conn import sync_client
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from signals.broadcasts import broadcast_signals
+from signals.push import broadcast_signals
 from stockgate.realtime.broadcast import publish
 from tests.dashboard_support import (
     gate_frame,

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from signals.broadcasts import broadcast_signals
 from signals.models import SignalOutcome
+from signals.push import broadcast_signals
 from tests.dashboard_support import open_page, publish_price
 from tests.performance_fixtures import performance_market
 

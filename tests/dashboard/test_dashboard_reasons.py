@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from signals.broadcasts import broadcast_signals
 from signals.models import Signal
+from signals.push import broadcast_signals
 from signals.scanner.reason_text import reason
 from tests.dashboard_support import open_page
 

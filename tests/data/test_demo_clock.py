@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 import pytest
 
 from marketgate.calendar import KST, is_session
-from marketgate.data.providers.demo_clock import simulated_now
+from marketgate.data.providers.demo.clock import simulated_now
 
 
 def test_real_clock_maps_now_to_itself():

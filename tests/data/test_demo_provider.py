@@ -16,9 +16,9 @@ from marketgate.data.providers.base import (
     MarketDataProvider,
     get_provider,
 )
-from marketgate.data.providers.demo import DemoProvider
-from marketgate.data.providers.demo_intraday import build_session
-from marketgate.data.providers.demo_sim import build_history
+from marketgate.data.providers.demo.history import build_history
+from marketgate.data.providers.demo.intraday import build_session
+from marketgate.data.providers.demo.provider import DemoProvider
 from marketgate.tick_size import is_on_tick
 
 LIVE = datetime(2025, 6, 17, 11, 0, tzinfo=KST)  # a Tuesday session

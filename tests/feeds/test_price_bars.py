@@ -10,7 +10,7 @@ import pytest
 
 from marketgate.calendar import KST
 from marketgate.feeds.bars import BarBuilder, bars_from_ticks
-from marketgate.feeds.runner import push_bars
+from marketgate.feeds.supervisor import push_bars
 from marketgate.models import IntradayBar
 from marketgate.tasks import store_intraday_bars
 

@@ -9,7 +9,7 @@ from marketgate.calendar import KST
 from marketgate.feeds import quotes
 from marketgate.feeds.base import Tick
 from marketgate.feeds.messages import quote_record
-from marketgate.feeds.runner import FeedRunner
+from marketgate.feeds.supervisor import FeedRunner
 from stockgate.realtime import sequence
 
 NOW = datetime(2026, 6, 12, 10, 0, tzinfo=KST)

@@ -13,7 +13,7 @@ from marketgate.feeds.backoff import Backoff
 from marketgate.feeds.base import CredentialsExpired, Tick
 from marketgate.feeds.kis import frames as kf
 from marketgate.feeds.kis.session import KisFeed
-from marketgate.feeds.runner import FeedRunner
+from marketgate.feeds.supervisor import FeedRunner
 from tests.kis_server import KisServer, fixture, trade_frames
 
 

@@ -18,7 +18,7 @@ from marketgate.feeds.base import CredentialsExpired, FeedError, IndexTick, Tick
 from marketgate.feeds.kiwoom import frames as kf
 from marketgate.feeds.kiwoom.session import KiwoomFeed
 from marketgate.feeds.quotes import index_key
-from marketgate.feeds.runner import FeedRunner
+from marketgate.feeds.supervisor import FeedRunner
 from tests.kiwoom_server import KiwoomServer, fixture, real_frames
 
 NOW = datetime(2026, 6, 12, 9, 0, 30, tzinfo=KST)

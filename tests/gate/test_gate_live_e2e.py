@@ -24,7 +24,7 @@ from marketgate.calendar import KST
 from marketgate.data.after_close import sessions_without_final_gate
 from marketgate.data.ingest import ingest
 from marketgate.data.providers.csvfiles import CsvProvider
-from marketgate.data.providers.demo import DemoProvider
+from marketgate.data.providers.demo.provider import DemoProvider
 from marketgate.feeds.quotes import index_key
 from marketgate.gate.service import compute_and_save
 from marketgate.models import MarketGate

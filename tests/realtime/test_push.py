@@ -65,7 +65,7 @@ def test_a_failed_broadcast_never_loses_the_row(clean_redis, django_capture_on_c
 
 
 def test_signals_broadcast_is_one_frame_for_the_whole_list(clean_redis):
-    from signals.broadcasts import broadcast_signals
+    from signals.push import broadcast_signals
 
     day = factories.signal("005930").signal_date
     factories.signal("000660", name="SK하이닉스", signal_date=day)

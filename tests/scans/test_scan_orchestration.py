@@ -8,8 +8,8 @@ from unittest import mock
 import pytest
 
 from marketgate.calendar import KST
-from signals.broadcasts import signal_update_message
 from signals.models import ScanRun, Signal
+from signals.push import signal_update_message
 from signals.scans import service
 from signals.scans.service import ScanError, ScanRequest, run_scan
 from tests import factories

@@ -11,9 +11,9 @@ from django.conf import settings
 
 from marketgate.data.adjustment_store import refresh_adjustments
 from marketgate.models import DailyBar, Instrument
-from signals.broadcasts import signal_update_message
 from signals.models import SignalOutcome
 from signals.outcomes.service import update_outcomes
+from signals.push import signal_update_message
 from signals.tasks import update_signal_outcomes
 from tests import factories
 

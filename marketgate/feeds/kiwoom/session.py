@@ -9,7 +9,7 @@ group 2 as type 0J (업종지수). The server's PING is sent back unchanged. Ans
 and REMOVE do not name the item, so they are matched to requests in order.
 
 Reconnects, the single-session lock, demand and the registration limit are the
-runner's (marketgate.feeds.runner), exactly as for the KIS feed.
+runner's (marketgate.feeds.supervisor), exactly as for the KIS feed.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from marketgate.feeds.base import get_feed
-from marketgate.feeds.runner import FeedRunner
+from marketgate.feeds.supervisor import FeedRunner
 
 log = logging.getLogger("marketgate.feeds")
 

@@ -5,7 +5,7 @@
 
 import { direction, formatR, isNum, won } from "./format.js";
 import { byId, emptyRow, setDir, setText } from "./dom.js";
-import { drawGateHistory } from "./performance-chart.js";
+import { drawGateHistory } from "./gate-history-chart.js";
 
 const GRADES = ["S", "A", "B", "C"];
 const REFRESH_MS = 5 * 60 * 1000;

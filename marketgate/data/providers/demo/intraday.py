@@ -22,8 +22,8 @@ from marketgate.calendar import (
     session_hours,
 )
 from marketgate.data.providers.base import LiveIndexQuote, LiveQuote
-from marketgate.data.providers.demo_sim import INDEX_VOLUME, build_history, to_tick
-from marketgate.data.providers.demo_universe import SECTORS, rng_for
+from marketgate.data.providers.demo.history import INDEX_VOLUME, build_history, to_tick
+from marketgate.data.providers.demo.universe import SECTORS, rng_for
 from marketgate.tick_size import tick_down
 
 

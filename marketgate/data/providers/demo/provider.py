@@ -23,8 +23,9 @@ from marketgate.data.providers.base import (
     LiveQuote,
     SectorQuote,
 )
-from marketgate.data.providers.demo_clock import ClockMode, simulated_now
-from marketgate.data.providers.demo_intraday import (
+from marketgate.data.providers.demo.clock import ClockMode, simulated_now
+from marketgate.data.providers.demo.history import build_history
+from marketgate.data.providers.demo.intraday import (
     DemoSession,
     build_session,
     closing_bars,
@@ -32,8 +33,7 @@ from marketgate.data.providers.demo_intraday import (
     live_date,
     stock_quotes,
 )
-from marketgate.data.providers.demo_sim import build_history
-from marketgate.data.providers.demo_universe import SECTOR_ETFS, make_universe
+from marketgate.data.providers.demo.universe import SECTOR_ETFS, make_universe
 
 
 def _setting(name: str, default: object) -> object:

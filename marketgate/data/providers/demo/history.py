@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from marketgate.calendar import previous_session
-from marketgate.data.providers.demo_universe import (
+from marketgate.data.providers.demo.universe import (
     SECTORS,
     DemoInstrument,
     make_universe,
