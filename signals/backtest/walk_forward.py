@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from marketgate.data.corporate_actions import adjust_bars
-from signals.backtest.session_panels import PanelHistory
+from signals.backtest.day_panels import PanelHistory
 from signals.outcomes.rules import (
     DEFAULT_BUY_WINDOW,
     Actions,

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from signals.backtest.session_panels import PanelHistory
+from signals.backtest.day_panels import PanelHistory
 from signals.scanner.panel import build_panel
 
 ROWS = 30
