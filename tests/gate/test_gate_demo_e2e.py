@@ -69,4 +69,8 @@ def test_the_demo_gate_changes_during_a_session_and_every_change_reaches_the_cli
     assert len(set(as_of)) >= 5  # the simulated session advances
     movement = {(f["data"]["level"], f["data"]["kospi"]) for f in frames}
     assert len(movement) >= 3, movement  # the gate and the index move during the session
-    assert all(f["data"]["session"] == "open" and f["data"]["provisional"] for f in frames)
+    # In session every row is provisional; a slow run may reach the simulated close, whose
+    # final row is not.
+    in_session = [f for f in frames if f["data"]["session"] == "open"]
+    assert len(in_session) >= 5 and all(f["data"]["provisional"] for f in in_session)
+    assert all(not f["data"]["provisional"] for f in frames if f["data"]["session"] != "open")
