@@ -30,3 +30,18 @@ def post_json(broker: str, url: str, payload: dict[str, str], *, headers: dict[s
         raise FeedError(f"{broker} {url}: HTTP {exc.code} {detail}") from exc
     except (urllib.error.URLError, TimeoutError, ValueError) as exc:
         raise FeedError(f"{broker} {url}: {exc}") from exc
+
+
+async def connect_websocket(url: str) -> Any:
+    """The brokers' realtime socket, with the limits every feed uses; a refusal is FeedDisconnected."""
+    import websockets
+    from websockets.exceptions import InvalidHandshake
+
+    from marketgate.feeds.base import FeedDisconnected
+
+    try:
+        return await websockets.connect(
+            url, open_timeout=10, ping_interval=20, ping_timeout=20, close_timeout=5, max_size=2**20, max_queue=256,
+        )
+    except (TimeoutError, OSError, InvalidHandshake) as exc:
+        raise FeedDisconnected(f"cannot connect to {url}: {exc}") from exc

@@ -18,13 +18,12 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import websockets
 from django.conf import settings
-from websockets.exceptions import ConnectionClosed, InvalidHandshake
+from websockets.exceptions import ConnectionClosed
 
 from marketgate.feeds.base import CredentialsExpired, FeedDisconnected, FeedError, Tick
 from marketgate.feeds.kis import frames as kf
-from marketgate.feeds.rest import post_json
+from marketgate.feeds.rest import connect_websocket, post_json
 
 log = logging.getLogger(__name__)
 
@@ -201,12 +200,6 @@ class KisFeed:
     async def open(self) -> KisSession:
         await self.auth.access_token()
         approval = await self.auth.approval_key()
-        try:
-            ws = await websockets.connect(
-                self.ws_url, open_timeout=10, ping_interval=20, ping_timeout=20, close_timeout=5,
-                max_size=2**20, max_queue=256,
-            )
-        except (TimeoutError, OSError, InvalidHandshake) as exc:
-            raise FeedDisconnected(f"cannot connect to {self.ws_url}: {exc}") from exc
+        ws = await connect_websocket(self.ws_url)
         self.connects += 1
         return KisSession(ws, self.auth, approval, custtype=self.custtype, idle_seconds=self.idle_seconds, ack_seconds=self.ack_seconds)

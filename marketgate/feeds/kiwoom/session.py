@@ -22,15 +22,14 @@ from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Any
 
-import websockets
 from django.conf import settings
-from websockets.exceptions import ConnectionClosed, InvalidHandshake
+from websockets.exceptions import ConnectionClosed
 
 from marketgate.calendar import KST
 from marketgate.feeds.base import CredentialsExpired, FeedDisconnected, FeedError, IndexTick, Tick
 from marketgate.feeds.kis.session import Credential
 from marketgate.feeds.kiwoom import frames as kf
-from marketgate.feeds.rest import post_json
+from marketgate.feeds.rest import connect_websocket, post_json
 
 log = logging.getLogger(__name__)
 
@@ -241,13 +240,7 @@ class KiwoomFeed:
 
     async def open(self) -> KiwoomSession:
         token = await self.auth.access_token()
-        try:
-            ws = await websockets.connect(
-                self.ws_url, open_timeout=10, ping_interval=20, ping_timeout=20, close_timeout=5,
-                max_size=2**20, max_queue=256,
-            )
-        except (TimeoutError, OSError, InvalidHandshake) as exc:
-            raise FeedDisconnected(f"cannot connect to {self.ws_url}: {exc}") from exc
+        ws = await connect_websocket(self.ws_url)
         self.connects += 1
         session = KiwoomSession(ws, self.auth, idle_seconds=self.idle_seconds, ack_seconds=self.ack_seconds,
                                 wall_clock=self.wall_clock)
