@@ -8,7 +8,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from django.utils import timezone
 
-from signals.models import Signal
+from signals.models import ScanRun, ScanStatus, Signal
 from stockgate.realtime import snapshots, topics
 from stockgate.realtime.broadcast import publish_safely
 from stockgate.realtime.commit import broadcast_on_commit
@@ -26,8 +26,27 @@ def signal_update_message(signal_date: date | None, signal_type: str = "VCP") ->
             "signals": signals,
             "count": len(signals),
             "signal_date": signal_date.isoformat() if signal_date else None,
+            "coverage": scan_coverage(signal_date) if signal_date else None,
             "timestamp": timezone.localtime().isoformat(),
         },
+    }
+
+
+def scan_coverage(signal_date: date) -> dict[str, Any] | None:
+    """How complete the data behind the date's last finished scan was, so the page can say
+    when a scan ran with part of the market missing (None: no finished scan of that date)."""
+    run = (ScanRun.objects.filter(trading_date=signal_date, status=ScanStatus.SUCCEEDED)
+           .order_by("-finished_at", "-id").values_list("parameters", flat=True).first())
+    if run is None or "missing_share" not in run:
+        return None
+    share = float(run["missing_share"])
+    limit = float(run.get("missing_limit", 0.05))
+    return {
+        "missing_tickers": int(run.get("missing_tickers", 0)),
+        "traded_before": run.get("traded_before"),
+        "missing_share": share,
+        "missing_limit": limit,
+        "incomplete": bool(run.get("warning")) or share > limit,
     }
 
 

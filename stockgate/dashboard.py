@@ -225,6 +225,10 @@ def script_strings() -> dict[str, str]:
         "no_signals": _("필터에 맞는 신호가 없습니다. 등급·시장 필터를 바꿔 보세요."),
         "no_signals_scan": _("%(date)s 스캔: VCP 조건을 만족한 종목이 없습니다."),
         "no_scan_yet": _("아직 스캔 결과가 없습니다. 스캔은 거래일 16:45(KST)에 실행됩니다."),
+        "scan_incomplete": _(
+            "불완전한 스캔: 전 거래일에 거래된 %(before)s종목 중 %(missing)s종목(%(share)s)의 %(date)s 시세가 없어 "
+            "신호가 빠졌을 수 있습니다."
+        ),
         "component_override": _("시장 국면 보정"),
         "hold_note": _("%(pending)s 확인 대기: 레벨 %(level)s이지만 연속 %(count)s회 확인 전까지 %(status)s 유지"),
         "watch_unknown": _("상장 종목이 아닙니다"),

@@ -241,8 +241,9 @@ def missing_coverage(bars: Any) -> dict[str, Any]:
     before = set(bars.loc[bars["date"] == days[1], "ticker"])
     missing = before - set(bars.loc[bars["date"] == days[0], "ticker"])
     share = len(missing) / len(before) if before else 0.0
-    out: dict[str, Any] = {"missing_tickers": len(missing), "missing_share": round(share, 4)}
     limit = float(getattr(settings, "SCAN_MAX_MISSING_SHARE", 0.05))
+    out: dict[str, Any] = {"missing_tickers": len(missing), "traded_before": len(before),
+                           "missing_share": round(share, 4), "missing_limit": limit}
     if share > limit:
         day = days[0].date() if hasattr(days[0], "date") else days[0]
         out["warning"] = (f"incomplete: {len(missing):,} of {len(before):,} tickers ({share:.0%}) that traded the "

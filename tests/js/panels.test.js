@@ -35,3 +35,13 @@ test("hysteresis: a level whose own colour differs from the status is a held col
   assert.equal(heldColour("GREEN", 72, limits), null);
   assert.equal(heldColour("RED", null, limits), null);
 });
+
+test("an incomplete scan is said with its numbers; a complete or unknown one says nothing", async () => {
+  const { coverageWarning } = await import("../../static/stockgate/dashboard/signals-table.js");
+  const T = { scan_incomplete: "%(missing)s of %(before)s (%(share)s) missing on %(date)s" };
+  const coverage = { incomplete: true, missing_tickers: 412, traded_before: 2731, missing_share: 0.1509 };
+  assert.equal(coverageWarning(coverage, "2025-06-16", T), "412 of 2,731 (15%) missing on 2025-06-16");
+  assert.equal(coverageWarning({ ...coverage, incomplete: false }, "2025-06-16", T), "");
+  assert.equal(coverageWarning(null, "2025-06-16", T), "");
+  assert.equal(coverageWarning({ incomplete: true }, "2025-06-16", T), "? of ? (?) missing on 2025-06-16");
+});

@@ -7,6 +7,7 @@ import pytest
 
 from marketgate.models import DailyBar
 from signals.models import ScanRun
+from signals.push import signal_update_message
 from signals.scans import service
 from signals.scans.service import ScanRequest, run_scan
 from tests.scan_market import AS_OF, vcp_market
@@ -23,6 +24,8 @@ def test_a_complete_day_has_no_warning():
     vcp_market()
     outcome = run_scan(ScanRequest(as_of=AS_OF))
     assert outcome.summary()["missing_tickers"] == 0 and "warning" not in outcome.summary()
+    coverage = signal_update_message(AS_OF)["data"]["coverage"]
+    assert coverage["incomplete"] is False and coverage["missing_tickers"] == 0
 
 
 def test_a_day_missing_a_third_of_the_market_says_so(settings):
@@ -37,3 +40,13 @@ def test_a_day_missing_a_third_of_the_market_says_so(settings):
     assert summary["warning"].startswith(f"incomplete: {len(gone)} of {len(tickers)} tickers")
     run = ScanRun.objects.get()
     assert run.status == "succeeded" and run.parameters["warning"] == summary["warning"]
+    # The page hears it too: the signal_update (broadcast and first paint) carries the
+    # numbers the warning above the table is written from.
+    coverage = signal_update_message(AS_OF)["data"]["coverage"]
+    assert coverage == {"missing_tickers": len(gone), "traded_before": len(tickers),
+                        "missing_share": round(len(gone) / len(tickers), 4), "missing_limit": 0.05,
+                        "incomplete": True}
+
+
+def test_a_date_without_a_finished_scan_has_no_coverage():
+    assert signal_update_message(AS_OF)["data"]["coverage"] is None

@@ -13,6 +13,17 @@ export function signalReturn(signal, price) {
   return isNum(price) && signal.entry_price ? ((price - signal.entry_price) / signal.entry_price) * 100 : null;
 }
 
+/** The warning for a scan whose data was incomplete, or "" when it was complete or unknown. */
+export function coverageWarning(coverage, date, T) {
+  if (!coverage?.incomplete) return "";
+  return fmt(T.scan_incomplete, {
+    before: isNum(coverage.traded_before) ? intFmt.format(coverage.traded_before) : "?",
+    missing: isNum(coverage.missing_tickers) ? intFmt.format(coverage.missing_tickers) : "?",
+    share: isNum(coverage.missing_share) ? `${Math.round(coverage.missing_share * 100)}%` : "?",
+    date: date || "",
+  });
+}
+
 /** The signals the filters let through, in the chosen order; unknown values sort last either way. */
 export function visibleSignals(signals, { sort, filters, priceOf }) {
   const sortValue = (s, key) => {
@@ -140,9 +151,19 @@ export function createSignalsTable({ store, strings: T, korean = true, isWatched
     }
     byId("signal-count").textContent = String(store.signals.length);
     byId("signal-date").textContent = store.signalDate || "";
+    renderCoverage();
     for (const th of document.querySelectorAll("#signal-table th[data-key]")) {
       th.setAttribute("aria-sort", th.dataset.key === sort.key ? (sort.dir > 0 ? "ascending" : "descending") : "none");
     }
+  }
+
+  /** A scan that ran with part of the market's bars missing says so above the table. */
+  function renderCoverage() {
+    const box = byId("scan-warning");
+    if (!box) return;
+    const text = coverageWarning(store.signalCoverage, store.signalDate, T);
+    box.hidden = !text;
+    box.textContent = text || "";
   }
 
   /** A signal_update's data replaces the list; rows are built once per scan. */
@@ -150,6 +171,7 @@ export function createSignalsTable({ store, strings: T, korean = true, isWatched
     const signals = Array.isArray(data?.signals) ? data.signals : [];
     store.signals = signals;
     store.signalDate = data?.signal_date || signals[0]?.signal_date || null;
+    store.signalCoverage = data?.coverage || null;
     for (const s of signals) if (s.name) store.knownNames.set(s.ticker, s.name);
     for (const ticker of [...expanded]) if (!signals.some((s) => s.ticker === ticker)) expanded.delete(ticker);
     document.querySelectorAll("#signal-rows .reasons-row").forEach((row) => row.remove());

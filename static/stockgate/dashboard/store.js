@@ -31,6 +31,7 @@ export function createStore(state, storage) {
     prices: new Map(Object.entries(state.quotes || {})), // ticker -> {price, change, change_rate, as_of}
     signals: [],
     signalDate: null,
+    signalCoverage: null, // the last scan's data coverage (signal_update data.coverage)
     knownNames: new Map(Object.entries({ ...loadJson(storage, NAMES_KEY, {}), ...(state.names || {}) })),
     unknownTickers: new Set(), // looked up and not listed: the row says so instead of "—" forever
     watchlist: (Array.isArray(saved) ? saved : []).filter((t) => typeof t === "string" && TICKER.test(t)).slice(0, WATCH_MAX),
