@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class Market(models.TextChoices):
@@ -261,6 +264,10 @@ class AdjustmentSource(models.TextChoices):
     MANUAL = "manual", "수동 입력"
 
 
+MIN_ADJUSTMENT_FACTOR = 0.001
+MAX_ADJUSTMENT_FACTOR = 1000.0
+
+
 class AdjustmentFactor(models.Model):
     """A corporate action of one ticker (split, reverse split, bonus issue...).
 
@@ -282,6 +289,16 @@ class AdjustmentFactor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticker} {self.ex_date} ÷{self.factor:g}"
+
+    def clean(self) -> None:
+        # Every earlier price is divided by the factor: zero, a negative or a non-number
+        # would wreck the ticker's whole history, and KRX actions stay within 1:1000.
+        factor = self.factor
+        if factor is None or not math.isfinite(factor) or not (MIN_ADJUSTMENT_FACTOR <= factor <= MAX_ADJUSTMENT_FACTOR):
+            raise ValidationError({"factor": _("배율은 %(low)s에서 %(high)s 사이의 양수여야 합니다 (2:1 분할이면 2).")
+                                   % {"low": MIN_ADJUSTMENT_FACTOR, "high": MAX_ADJUSTMENT_FACTOR}})
+        if self.ticker and not (len(self.ticker) == 6 and self.ticker.isalnum()):
+            raise ValidationError({"ticker": _("종목코드는 6자리입니다 (예: 005930).")})
 
 
 class BarFetchFailure(models.Model):

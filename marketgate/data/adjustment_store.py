@@ -7,13 +7,22 @@ operator entered by hand (source manual) is never overwritten by detection.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import date, timedelta
 
 import pandas as pd
 
 from marketgate.data.corporate_actions import FACTOR_COLUMNS, adjust_bars, detect_adjustments
-from marketgate.models import AdjustmentFactor, AdjustmentSource, DailyBar
+from marketgate.models import (
+    MAX_ADJUSTMENT_FACTOR,
+    MIN_ADJUSTMENT_FACTOR,
+    AdjustmentFactor,
+    AdjustmentSource,
+    DailyBar,
+)
+
+log = logging.getLogger(__name__)
 
 # Bars read before the first imported date, so its move is judged against a close.
 LOOKBACK_DAYS = 14
@@ -58,8 +67,17 @@ def stored_factors(until: date | None = None, tickers: Iterable[str] | None = No
         rows = rows.filter(ex_date__lte=until)
     if tickers is not None:
         rows = rows.filter(ticker__in=list(tickers))
-    return pd.DataFrame.from_records(
+    factors = pd.DataFrame.from_records(
         list(rows.values_list("ticker", "ex_date", "factor", "source", "prev_close", "open")), columns=FACTOR_COLUMNS)
+    # A factor written around admin's validation (shell, SQL) that is zero, negative or
+    # absurd would divide a whole history by it: such rows are left out, loudly.
+    sane = factors["factor"].between(MIN_ADJUSTMENT_FACTOR, MAX_ADJUSTMENT_FACTOR)
+    if not sane.all():
+        for row in factors[~sane].itertuples(index=False):
+            log.error("ignoring adjustment factor %r of %s on %s: outside %g..%g",
+                      row.factor, row.ticker, row.ex_date, MIN_ADJUSTMENT_FACTOR, MAX_ADJUSTMENT_FACTOR)
+        factors = factors[sane].reset_index(drop=True)
+    return factors
 
 
 def adjusted(bars: pd.DataFrame, until: date | None = None) -> pd.DataFrame:
