@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
+from django import dispatch
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -26,6 +27,12 @@ from signals.models import OutcomeStatus, Signal, SignalOutcome
 from signals.outcomes.rules import Actions, Bars, Outcome, actions_by_ticker, bars_by_ticker, outcome_bars, resolve
 
 log = logging.getLogger(__name__)
+
+# Sent (with `signal_ids`) inside the transaction that stored them, for the signals whose
+# outcome became target or stop in this run: bulk writes fire no post_save, and alerts
+# listen here instead.
+outcomes_exited = dispatch.Signal()
+FINAL_EXITS = (OutcomeStatus.TARGET, OutcomeStatus.STOP)
 
 OUTCOME_FIELDS = [
     "status", "sessions_seen", "fill_date", "fill_price", "exit_date", "exit_price", "gap", "last_date",
@@ -93,6 +100,7 @@ def update_outcomes(until: date | None = None, *, window: int | None = None) -> 
     created: list[SignalOutcome] = []
     updated: list[SignalOutcome] = []
     by_status: dict[str, int] = {}
+    exited: list[int] = []
     for signal in signals:
         try:
             result = resolve(signal.entry_price, signal.stop_loss, signal.target_price,
@@ -103,7 +111,10 @@ def update_outcomes(until: date | None = None, *, window: int | None = None) -> 
             continue
         existing = getattr(signal, "outcome", None)  # the reverse accessor raises an AttributeError subclass
         row = existing or SignalOutcome(signal=signal)
+        before = existing.status if existing else None
         if apply(result, row) or existing is None:
+            if row.status in FINAL_EXITS and row.status != before:
+                exited.append(signal.pk)
             (updated if existing else created).append(row)
             by_status[result.status] = by_status.get(result.status, 0) + 1
     now = timezone.now()
@@ -113,4 +124,6 @@ def update_outcomes(until: date | None = None, *, window: int | None = None) -> 
         SignalOutcome.objects.bulk_create(created, batch_size=500)
         if updated:
             SignalOutcome.objects.bulk_update(updated, [*OUTCOME_FIELDS, "updated_at"], batch_size=500)
+        if exited:
+            outcomes_exited.send(sender=SignalOutcome, signal_ids=exited)
     return OutcomeRun(len(signals), len(created) + len(updated), by_status)

@@ -113,3 +113,28 @@ def scan_finished(run_id: int) -> list[int]:
         key = f"signal:{signal.signal_type}:{signal.ticker}:{signal.signal_date.isoformat()}"
         created += record(Event(EventKind.SIGNAL_GRADE, key, data), matching)
     return created
+
+
+def outcomes_exited(signal_ids: list[int]) -> list[int]:
+    """Signals whose outcome just became target or stop, to each rule that asks for that
+    outcome at the signal's grade; one delivery per signal and outcome, ever."""
+    from signals.models import Signal
+
+    rules = list(active_rules(EventKind.SIGNAL_OUTCOME))
+    if not rules or not signal_ids:
+        return []
+    created: list[int] = []
+    for signal in Signal.objects.filter(pk__in=signal_ids).select_related("outcome"):
+        outcome = getattr(signal, "outcome", None)
+        if outcome is None or outcome.status not in ("target", "stop"):
+            continue
+        data = {"ticker": signal.ticker, "name": signal.name, "grade": signal.grade,
+                "signal_date": signal.signal_date.isoformat(), "status": outcome.status,
+                "exit_date": outcome.exit_date.isoformat() if outcome.exit_date else None,
+                "exit_price": outcome.exit_price, "gap": outcome.gap, "r_multiple": outcome.r_multiple,
+                "entry_price": signal.entry_price, "target_price": signal.target_price, "stop_loss": signal.stop_loss}
+        matching = [r for r in rules if outcome.status in r.params.get("outcomes", ("target", "stop"))
+                    and GRADE_RANK.get(signal.grade, 0) >= GRADE_RANK.get(r.params.get("min_grade", "C"), 1)]
+        key = f"outcome:{signal.pk}:{outcome.status}"
+        created += record(Event(EventKind.SIGNAL_OUTCOME, key, data), matching)
+    return created

@@ -39,13 +39,26 @@ def price_text(lang: str, data: dict[str, Any]) -> str:
     return f"{data['ticker']} {won(data['price'])}: {won(data['level'])} {way} ({data['as_of']})"
 
 
+def outcome_text(lang: str, data: dict[str, Any]) -> str:
+    exit_price, r = won(data["exit_price"]), f"{data['r_multiple']:+.2f}R" if data.get("r_multiple") is not None else ""
+    gap = data.get("gap")
+    if lang == "en":
+        what = "hit its target" if data["status"] == "target" else "was stopped out"
+        return (f"VCP signal {data['name']} ({data['ticker']}, {data['signal_date']}, grade {data['grade']}) {what} "
+                f"on {data['exit_date']} at {exit_price}{' (gap at the open)' if gap else ''} {r}").rstrip()
+    what = "목표가 도달" if data["status"] == "target" else "손절"
+    return (f"VCP 신호 {what}: {data['name']}({data['ticker']}, {data['signal_date']} {data['grade']}등급) "
+            f"{data['exit_date']} {exit_price}{' (시가 갭)' if gap else ''} {r}").rstrip()
+
+
 def test_text(lang: str, data: dict[str, Any]) -> str:
     if lang == "en":
         return f"stockgate test message for \u201c{data['name']}\u201d: alerts reach this destination."
     return f"stockgate 테스트 메시지 (\u201c{data['name']}\u201d): 이 대상으로 알림이 전달됩니다."
 
 
-RENDER = {"gate_colour": gate_text, "signal_grade": signal_text, "price_cross": price_text, "test": test_text}
+RENDER = {"gate_colour": gate_text, "signal_grade": signal_text, "price_cross": price_text,
+          "signal_outcome": outcome_text, "test": test_text}
 
 
 def render(event: str, lang: str, data: dict[str, Any]) -> str:

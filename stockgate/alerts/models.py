@@ -24,6 +24,7 @@ class EventKind(models.TextChoices):
     GATE_COLOUR = "gate_colour", "게이트 색 변경"
     SIGNAL_GRADE = "signal_grade", "새 신호 (등급 이상)"
     PRICE_CROSS = "price_cross", "가격 돌파"
+    SIGNAL_OUTCOME = "signal_outcome", "신호 목표가/손절가 도달"
     TEST = "test", "테스트"
 
 

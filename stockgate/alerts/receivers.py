@@ -11,6 +11,7 @@ from django.dispatch import receiver
 
 from marketgate.models import MarketGate
 from signals.models import ScanRun, ScanStatus
+from signals.outcomes.service import outcomes_exited
 from stockgate.alerts.models import EventKind
 
 log = logging.getLogger(__name__)
@@ -45,3 +46,11 @@ def scan_saved(sender: type[ScanRun], instance: ScanRun, **kwargs: Any) -> None:
 
     if instance.status == ScanStatus.SUCCEEDED and _subscribed(EventKind.SIGNAL_GRADE):
         transaction.on_commit(lambda: _safely(events.scan_finished, instance.pk))
+
+
+@receiver(outcomes_exited, dispatch_uid="alerts.outcomes_exited")
+def signal_outcomes_exited(sender: Any, signal_ids: list[int], **kwargs: Any) -> None:
+    from stockgate.alerts import events
+
+    if signal_ids and _subscribed(EventKind.SIGNAL_OUTCOME):
+        transaction.on_commit(lambda: _safely(events.outcomes_exited, list(signal_ids)))

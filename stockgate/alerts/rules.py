@@ -8,6 +8,8 @@ from stockgate.alerts.models import EventKind
 
 GRADES = ("S", "A", "B", "C")
 DIRECTIONS = ("above", "below", "both")
+# The final outcomes a trader acts on (signals.models.OutcomeStatus values).
+OUTCOMES = ("target", "stop")
 
 
 def clean_rule(event: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -35,8 +37,16 @@ def clean_rule(event: str, params: dict[str, Any]) -> dict[str, Any]:
         if direction not in DIRECTIONS:
             raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, not {direction!r}")
         return {"ticker": ticker.upper(), "level": level, "direction": direction}
-    if event == "signal_outcome":
-        raise ValueError("signal target/stop alerts need recorded signal outcomes, which this version does not keep yet")
+    if event == EventKind.SIGNAL_OUTCOME:
+        _no_extra(params, {"outcomes", "min_grade"})
+        outcomes = params.get("outcomes", list(OUTCOMES))
+        if (not isinstance(outcomes, list) or not outcomes
+                or any(not isinstance(o, str) or o not in OUTCOMES for o in outcomes)):
+            raise ValueError(f"outcomes must be a non-empty list of {', '.join(OUTCOMES)}, not {outcomes!r}")
+        grade = str(params.get("min_grade", "C")).upper()
+        if grade not in GRADES:
+            raise ValueError(f"min_grade must be one of {', '.join(GRADES)}, not {params.get('min_grade')!r}")
+        return {"outcomes": sorted(set(outcomes), key=OUTCOMES.index), "min_grade": grade}
     raise ValueError(f"event must be one of {', '.join(v for v in EventKind.values if v != 'test')}, not {event!r}")
 
 

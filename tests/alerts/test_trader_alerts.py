@@ -16,10 +16,12 @@ from django.utils import timezone
 
 from marketgate.feeds.quotes import quotes_key
 from signals.models import ScanRun
+from signals.tasks import update_signal_outcomes
 from stockgate.alerts import tasks
 from stockgate.alerts.models import AlertDelivery, AlertDestination, AlertRule
 from stockgate.celery import app
 from tests import factories
+from tests.scans.test_signal_outcomes_db import plan, store
 from tests.services import WebhookReceiver
 
 pytestmark = pytest.mark.django_db
@@ -89,7 +91,9 @@ def test_a_token_registers_a_webhook_without_csrf_and_a_session_needs_it(eager, 
         ({"url": "ftp://example.com/x"}, "http"),
         ({"events": []}, "events"),
         ({"events": [{"event": "moon"}]}, "event must be"),
-        ({"events": [{"event": "signal_outcome"}]}, "outcomes"),
+        ({"events": [{"event": "signal_outcome", "outcomes": ["moon"]}]}, "outcomes"),
+        ({"events": [{"event": "signal_outcome", "outcomes": []}]}, "outcomes"),
+        ({"events": [{"event": "signal_outcome", "min_grade": "Z"}]}, "min_grade"),
         ({"events": [{"event": "signal_grade", "min_grade": "Z"}]}, "min_grade"),
         ({"events": [{"event": "price_cross", "ticker": "삼성", "level": 1}]}, "ticker"),
         ({"events": [{"event": "price_cross", "ticker": "005930", "level": -5}]}, "level"),
@@ -158,6 +162,46 @@ def test_a_new_s_signal_is_one_delivery_and_lower_grades_none(eager, receiver, d
     assert receiver.wait_for(1) and len(receiver.bodies) == 1
     assert receiver.bodies[0]["text"].startswith("New VCP signal, grade S: 삼성전자 (005930) score 88/100")
     assert "75,100원" in receiver.bodies[0]["text"]
+
+
+def test_a_target_and_a_stop_hit_are_one_delivery_each_and_a_rerun_adds_none(
+        eager, receiver, clean_redis, django_capture_on_commit_callbacks):
+    """What must hold: each signal that reaches its target or stop is told once, to the rules
+    that ask for that outcome at its grade; open signals and a second run tell nothing."""
+    _destination(receiver.url, ("signal_outcome", {"outcomes": ["target", "stop"]}), language="en")
+    plan("000010", grade="S", name="승자")
+    plan("000020", grade="A", name="패자")
+    plan("000030", grade="S")
+    store("000010", (9_900, 10_100, 9_800, 10_050), (10_100, 11_600, 10_000, 11_400))  # target
+    store("000020", (9_900, 10_100, 9_800, 10_050), (9_000, 9_100, 8_900, 9_000))  # stop, gapping open
+    store("000030", (9_800, 9_900, 9_700, 9_850))  # still pending
+    with django_capture_on_commit_callbacks(execute=True):
+        update_signal_outcomes()
+    assert receiver.wait_for(2) and len(receiver.bodies) == 2
+    texts = sorted(b["text"] for b in receiver.bodies)
+    assert texts[0].startswith("VCP signal 승자 (000010, 2026-02-03, grade S) hit its target on 2026-02-05 at 11,500원")
+    assert texts[1].startswith("VCP signal 패자 (000020, 2026-02-03, grade A) was stopped out on 2026-02-05 at 9,000원 "
+                               "(gap at the open) -2.00R")
+    with django_capture_on_commit_callbacks(execute=True):
+        update_signal_outcomes()  # final outcomes are not read again
+    assert AlertDelivery.objects.filter(event="signal_outcome").count() == 2
+
+
+def test_an_outcome_rule_for_stops_of_a_grades_skips_targets_and_b_grades(
+        eager, receiver, clean_redis, django_capture_on_commit_callbacks):
+    _destination(receiver.url, ("signal_outcome", {"outcomes": ["stop"], "min_grade": "A"}))
+    plan("000010", grade="S")
+    plan("000020", grade="B")
+    plan("000040", grade="A", name="손절")
+    store("000010", (9_900, 10_100, 9_800, 10_050), (10_100, 11_600, 10_000, 11_400))  # target: not asked for
+    store("000020", (9_900, 10_100, 9_800, 10_050), (9_000, 9_100, 8_900, 9_000))  # stop, but grade B
+    store("000040", (9_900, 10_100, 9_800, 10_050), (9_600, 9_700, 9_400, 9_450))  # stop at 9,500
+    with django_capture_on_commit_callbacks(execute=True):
+        update_signal_outcomes()
+    assert receiver.wait_for(1)
+    deliveries = AlertDelivery.objects.filter(event="signal_outcome")
+    assert [d.payload["ticker"] for d in deliveries] == ["000040"]
+    assert deliveries[0].text.startswith("VCP 신호 손절: 손절(000040, 2026-02-03 A등급) 2026-02-05 9,500원")
 
 
 def test_a_failing_receiver_is_retried_then_the_failure_is_logged(eager, django_capture_on_commit_callbacks, caplog):
