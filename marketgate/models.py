@@ -11,6 +11,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from marketgate.gate.reason_text import render_component
+
 
 class Market(models.TextChoices):
     KOSPI = "KOSPI", "KOSPI"
@@ -237,7 +239,8 @@ class MarketGate(models.Model):
             "kosdaq": self.kosdaq,
             "kosdaq_change_pct": self.kosdaq_change_pct,
             "sectors": self.sectors,
-            "components": self.components,
+            # Reasons are rendered from their stored codes (both languages from one row).
+            "components": [render_component(c) if isinstance(c, dict) else c for c in self.components or []],
             "as_of": timezone.localtime(self.as_of).isoformat(),
             "stale": self.is_stale(now),
             "session": self.current_session(now),

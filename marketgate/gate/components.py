@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import numpy as np
 
 from marketgate.gate.inputs import BreadthHistory, IndexHistory, LiveIndex, known
 from marketgate.gate.params import GateParams
+from marketgate.gate.reason_text import render
 
 
 class ComponentDict(TypedDict):
@@ -25,22 +26,35 @@ class ComponentDict(TypedDict):
     max: float | int
     reason: str
     reason_ko: str
+    reason_code: str
+    reason_params: dict[str, Any]
     known: bool
     market: str
 
 
 @dataclass(frozen=True)
 class Component:
+    """One component's points and why, the why kept as a code and its parameters (the
+    stored, language-neutral form; marketgate.gate.reason_text renders it)."""
+
     name: str
     market: str
     points: float | None
     max: float
-    reason: str
-    reason_ko: str
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
 
     @property
     def known(self) -> bool:
         return self.points is not None
+
+    @property
+    def reason(self) -> str:
+        return render(self.code, self.params, "en")
+
+    @property
+    def reason_ko(self) -> str:
+        return render(self.code, self.params, "ko")
 
     def to_dict(self) -> ComponentDict:
         return {
@@ -49,6 +63,8 @@ class Component:
             "max": _tidy(self.max),
             "reason": self.reason,
             "reason_ko": self.reason_ko,
+            "reason_code": self.code,
+            "reason_params": self.params,
             "known": self.known,
             "market": self.market,
         }
@@ -135,38 +151,26 @@ def prepare_series(index: IndexHistory, as_of_date: date, live: LiveIndex | None
     return Series(index.name, tuple(dates[-keep:]), close[-keep:], volume[-keep:], scale[-keep:], provisional)
 
 
-def _fmt(value: float) -> str:
-    return f"{value:,.2f}"
-
-
-def _unknown(name: str, market: str, maximum: float, reason: str, reason_ko: str) -> Component:
-    return Component(name, market, None, maximum, reason, reason_ko)
+def _unknown(name: str, market: str, maximum: float, **params: Any) -> Component:
+    return Component(name, market, None, maximum, f"{name}_unknown", {"market": market, **params})
 
 
 def score_trend(s: Series, p: GateParams) -> Component:
     m = s.market
     if len(s) < p.ma_long:
-        return _unknown("trend", m, p.trend_max, f"{m} trend unknown: {len(s)} of {p.ma_long} sessions",
-                        f"{m} 추세 알 수 없음: {len(s)}/{p.ma_long}거래일")
+        return _unknown("trend", m, p.trend_max, have=len(s), need=p.ma_long)
     close = s.close[-1]
     mas = [(w, float(s.close[-w:].mean())) for w in (p.ma_short, p.ma_mid, p.ma_long)]
     weights = (p.trend_points_above_short, p.trend_points_above_mid, p.trend_points_above_long)
     points = sum(pts for (_, ma), pts in zip(mas, weights) if close > ma)
     stacked = mas[0][1] > mas[1][1] > mas[2][1]
     points += p.trend_points_stacked if stacked else 0
-    above = [w for w, ma in mas if close > ma]
-    below = [w for w, ma in mas if close <= ma]
-    parts, parts_ko = [], []
-    if above:
-        parts.append("above " + "/".join(f"MA{w}" for w in above))
-        parts_ko.append("·".join(str(w) for w in above) + "일선 위")
-    if below:
-        parts.append("below " + "/".join(f"MA{w}" for w in below))
-        parts_ko.append("·".join(str(w) for w in below) + "일선 아래")
-    order = f"MA{p.ma_short}>MA{p.ma_mid}>MA{p.ma_long}"
-    parts.append(order if stacked else f"not {order}")
-    parts_ko.append("정배열" if stacked else "정배열 아님")
-    return Component("trend", m, points, p.trend_max, f"{m} " + ", ".join(parts), f"{m} " + ", ".join(parts_ko))
+    above = [int(w) for w, ma in mas if close > ma]
+    below = [int(w) for w, ma in mas if close <= ma]
+    return Component("trend", m, points, p.trend_max, "trend", {
+        "market": m, "above": above, "below": below, "stacked": bool(stacked),
+        "order": [int(p.ma_short), int(p.ma_mid), int(p.ma_long)],
+    })
 
 
 @dataclass(frozen=True)
@@ -174,16 +178,18 @@ class DistributionCount:
     count: int | None  # None = unknown
     unknown_days: int
     today: bool  # today (possibly provisional) is a distribution day
-    why_unknown: str = ""
+    why_unknown: str = ""  # "sessions" (too few; `have` of `need`), "no_volume", "unknown_days"
+    have: int = 0
+    need: int = 0
 
 
 def count_distribution_days(s: Series, p: GateParams) -> DistributionCount:
     n = len(s)
     if n < p.dd_window + 1:
-        return DistributionCount(None, 0, False, f"{n} of {p.dd_window + 1} sessions")
+        return DistributionCount(None, 0, False, "sessions", have=n, need=p.dd_window + 1)
     first = n - p.dd_window
     if not np.isfinite(s.volume[first - 1:]).any():
-        return DistributionCount(None, 0, False, "no volume data")
+        return DistributionCount(None, 0, False, "no_volume")
     change, higher = s.change_pct(), s.higher_volume()
     count, unknown, today = 0, 0, False
     for i in range(first, n):
@@ -200,27 +206,21 @@ def count_distribution_days(s: Series, p: GateParams) -> DistributionCount:
         count += 1
         today = today or i == n - 1
     if unknown > p.dd_max_unknown_days:
-        return DistributionCount(None, unknown, False, f"{unknown} down days without volume")
+        return DistributionCount(None, unknown, False, "unknown_days")
     return DistributionCount(count, unknown, today)
 
 
 def score_distribution(s: Series, dd: DistributionCount, p: GateParams) -> Component:
     m = s.market
     if dd.count is None:
-        return _unknown("distribution", m, p.distribution_max, f"{m} distribution days unknown: {dd.why_unknown}",
-                        f"{m} 분산일 알 수 없음: " + ("거래량 없음" if dd.why_unknown == "no volume data"
-                                                    else dd.why_unknown))
+        return _unknown("distribution", m, p.distribution_max, why=dd.why_unknown, have=dd.have, need=dd.need,
+                        unknown_days=dd.unknown_days)
     table = p.distribution_points
     points = table[min(dd.count, len(table) - 1)]
-    reason = f"{m} {dd.count} distribution days in {p.dd_window} sessions"
-    reason_ko = f"{m} 최근 {p.dd_window}거래일 분산일 {dd.count}일"
-    if dd.today and s.provisional:
-        reason += " (today provisional)"
-        reason_ko += " (오늘 잠정)"
-    if dd.unknown_days:
-        reason += f"; {dd.unknown_days} down days without volume"
-        reason_ko += f"; 거래량 없는 하락일 {dd.unknown_days}일"
-    return Component("distribution", m, points, p.distribution_max, reason, reason_ko)
+    return Component("distribution", m, points, p.distribution_max, "distribution", {
+        "market": m, "count": dd.count, "window": int(p.dd_window),
+        "today_provisional": bool(dd.today and s.provisional), "unknown_days": dd.unknown_days,
+    })
 
 
 def _linear(x: float, low: float, high: float, points: float) -> float:
@@ -234,11 +234,13 @@ def _fresh_cutoff(s: Series, p: GateParams) -> date:
 def score_breadth(s: Series, b: BreadthHistory | None, as_of_date: date, p: GateParams) -> Component:
     m = s.market
     if b is None:
-        return _unknown("breadth", m, p.breadth_max, f"{m} breadth unknown: no data", f"{m} 시장폭 알 수 없음: 데이터 없음")
+        return _unknown("breadth", m, p.breadth_max, no_data=True)
     end = bisect_right(b.dates, as_of_date)
     cutoff = _fresh_cutoff(s, p)
     dates = np.array(b.dates[:end], dtype=object)
-    points, maximum, parts, parts_ko = 0.0, 0.0, [], []
+    points, maximum = 0.0, 0.0
+    ma50: dict[str, Any] | None = None
+    ad: dict[str, Any] | None = None
 
     pct = np.asarray(b.pct_above_ma50[:end])
     pct_ok = np.flatnonzero(np.isfinite(pct))
@@ -246,11 +248,7 @@ def score_breadth(s: Series, b: BreadthHistory | None, as_of_date: date, p: Gate
         value = float(pct[pct_ok[-1]])
         got = _linear(value, p.breadth_ma50_low_pct, p.breadth_ma50_high_pct, p.breadth_ma50_points)
         points, maximum = points + got, maximum + p.breadth_ma50_points
-        parts.append(f"{value:.0f}% of stocks above MA50 ({_tidy(got)}/{_tidy(p.breadth_ma50_points)})")
-        parts_ko.append(f"50일선 위 종목 {value:.0f}% ({_tidy(got)}/{_tidy(p.breadth_ma50_points)})")
-    else:
-        parts.append("% above MA50 unknown")
-        parts_ko.append("50일선 위 종목 비율 알 수 없음")
+        ma50 = {"pct": value, "got": _tidy(got), "max": _tidy(p.breadth_ma50_points)}
 
     adv, dec = np.asarray(b.advances[:end]), np.asarray(b.declines[:end])
     total = adv + dec
@@ -264,48 +262,37 @@ def score_breadth(s: Series, b: BreadthHistory | None, as_of_date: date, p: Gate
             ema = alpha * float(r) + (1 - alpha) * ema
         got = _linear(ema, p.ad_ratio_low, p.ad_ratio_high, p.ad_points)
         points, maximum = points + got, maximum + p.ad_points
-        parts.append(f"A/D EMA{p.ad_ema_span} {ema:.2f} ({_tidy(got)}/{_tidy(p.ad_points)})")
-        parts_ko.append(f"상승비율 EMA{p.ad_ema_span} {ema:.2f} ({_tidy(got)}/{_tidy(p.ad_points)})")
-    else:
-        parts.append("A/D unknown")
-        parts_ko.append("상승/하락 비율 알 수 없음")
+        ad = {"span": int(p.ad_ema_span), "ema": ema, "got": _tidy(got), "max": _tidy(p.ad_points)}
 
     if not maximum:
-        return _unknown("breadth", m, p.breadth_max, f"{m} breadth unknown: " + ", ".join(parts),
-                        f"{m} 시장폭 알 수 없음: " + ", ".join(parts_ko))
+        return _unknown("breadth", m, p.breadth_max, ma50=ma50, ad=ad)
     # Only the known part counts towards the maximum (the level is rescaled on it).
-    return Component("breadth", m, points, maximum, f"{m} " + ", ".join(parts), f"{m} " + ", ".join(parts_ko))
+    return Component("breadth", m, points, maximum, "breadth", {"market": m, "ma50": ma50, "ad": ad})
 
 
 def score_new_highs_lows(s: Series, b: BreadthHistory | None, as_of_date: date, p: GateParams) -> Component:
     m = s.market
     name = "new_highs_lows"
     if b is None:
-        return _unknown(name, m, p.nhnl_max, f"{m} new highs/lows unknown: no data",
-                        f"{m} 신고가/신저가 알 수 없음: 데이터 없음")
+        return _unknown(name, m, p.nhnl_max, why="no_data")
     end = bisect_right(b.dates, as_of_date)
     nh, nl = np.asarray(b.new_highs[:end]), np.asarray(b.new_lows[:end])
     ok = np.flatnonzero(np.isfinite(nh) & np.isfinite(nl))[-p.nhnl_window:]
     if ok.size < p.nhnl_window or b.dates[ok[-1]] < _fresh_cutoff(s, p):
-        return _unknown(name, m, p.nhnl_max, f"{m} new highs/lows unknown: fewer than {p.nhnl_window} recent sessions",
-                        f"{m} 신고가/신저가 알 수 없음: 최근 {p.nhnl_window}거래일 미만")
+        return _unknown(name, m, p.nhnl_max, why="short", window=int(p.nhnl_window))
     highs, lows = float(nh[ok].sum()), float(nl[ok].sum())
     net = highs - lows
     share = highs / (highs + lows) if highs + lows > 0 else 0.5  # none either way: neutral
     points = (p.nhnl_positive_points if net > 0 else 0) + p.nhnl_ratio_points * share
-    w = p.nhnl_window
-    return Component(
-        name, m, points, p.nhnl_max,
-        f"{m} {w}-session NH-NL {net:+,.0f} (NH {highs:,.0f}, NL {lows:,.0f})",
-        f"{m} {w}일 신고가-신저가 {net:+,.0f} (신고가 {highs:,.0f}, 신저가 {lows:,.0f})",
-    )
+    return Component(name, m, points, p.nhnl_max, name, {
+        "market": m, "window": int(p.nhnl_window), "net": net, "highs": highs, "lows": lows,
+    })
 
 
 def score_drawdown(s: Series, p: GateParams) -> Component:
     m = s.market
     if len(s) < p.drawdown_min_sessions:
-        return _unknown("drawdown", m, p.drawdown_max, f"{m} drawdown unknown: {len(s)} of {p.drawdown_min_sessions} sessions",
-                        f"{m} 고점 대비 하락률 알 수 없음: {len(s)}/{p.drawdown_min_sessions}거래일")
+        return _unknown("drawdown", m, p.drawdown_max, have=len(s), need=int(p.drawdown_min_sessions))
     window = s.close[-p.drawdown_window:]
     high = float(window.max())
     drawdown = (float(s.close[-1]) / high - 1.0) * 100.0
@@ -314,9 +301,6 @@ def score_drawdown(s: Series, p: GateParams) -> Component:
         if drawdown > -band:
             points = band_points
             break
-    sessions = len(window)
-    return Component(
-        "drawdown", m, points, p.drawdown_max,
-        f"{m} {drawdown:+.1f}% from the {sessions}-session high {_fmt(high)}",
-        f"{m} {sessions}거래일 고점 {_fmt(high)} 대비 {drawdown:+.1f}%",
-    )
+    return Component("drawdown", m, points, p.drawdown_max, "drawdown", {
+        "market": m, "pct": drawdown, "sessions": len(window), "high": high,
+    })
