@@ -36,6 +36,7 @@ from fanout import (
     LOGS,
     PY,
     REPO,
+    Clients,
     cpu_seconds,
     free_port,
     percentile,
@@ -67,7 +68,9 @@ def list_instruments(env: dict[str, str], tickers: list[str]) -> None:
     subprocess.run([PY, "manage.py", "shell", "-c", code], cwd=REPO, env=env, check=True)
 
 
-class StormClients:
+class StormClients(Clients):
+    """fanout.Clients' processes and commands, running price_storm_client.py."""
+
     def __init__(self, args: argparse.Namespace, port: int, workdir: Path, final: Path, topic: str) -> None:
         procs = args.client_procs
         counts = [args.clients // procs + (1 if i < args.clients % procs else 0) for i in range(procs)]
@@ -82,24 +85,7 @@ class StormClients:
             for c, f, out in zip(counts, firsts, self.outs, strict=True)
         ]
 
-    def wait_ready(self) -> tuple[int, int]:
-        ok = failed = 0
-        for p in self.procs:
-            line = p.stdout.readline().split()  # type: ignore[union-attr]
-            if not line or line[0] != "READY":
-                raise RuntimeError(f"client process failed: {line}")
-            ok, failed = ok + int(line[1]), failed + int(line[2])
-        return ok, failed
-
-    def received(self) -> int:
-        total = 0
-        for p in self.procs:
-            p.stdin.write("count\n")  # type: ignore[union-attr]
-            p.stdin.flush()  # type: ignore[union-attr]
-            total += int(p.stdout.readline().split()[1])  # type: ignore[union-attr]
-        return total
-
-    def stop(self) -> tuple[list[float], dict[str, int]]:
+    def stop(self) -> tuple[list[float], dict[str, int]]:  # type: ignore[override]
         totals = {"lost": 0, "coalesced": 0, "behind_at_end": 0}
         for p in self.procs:
             p.stdin.write("stop\n")  # type: ignore[union-attr]
