@@ -54,7 +54,7 @@ def test_a_broken_row_in_the_middle_is_named_and_only_it_is_left_out(tmp_path: P
     path.write_text(HEADER + ROWS[0] + ROWS[1] + "005930,2025-06-16,58300,oops,58100,58800,11000000\n" + ROWS[2] + ROWS[3])
     done = import_bars(path)
     assert done.returncode == 0, done.stderr  # bad rows are reported and skipped, not fatal
-    assert f"{path}:4: bad number in high: 'oops'" in done.stderr
+    assert f"{path}:4: 005930 2025-06-16: bad number in high: 'oops'" in done.stderr
     after = bar_keys()
     assert after - before == {
         ("005930", date(2025, 6, 12)), ("005930", date(2025, 6, 13)),
