@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 from django.db import transaction
@@ -106,7 +107,9 @@ def _number(value: object, name: str, kind: type) -> int | float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ScanError(f"{name} must be a number or null, not {value!r}")
-    if kind is int and value != int(value):
+    if isinstance(value, float) and not math.isfinite(value):  # 1e400 reads as inf
+        raise ScanError(f"{name} must be a finite number, not {value!r}")
+    if kind is int and isinstance(value, float) and not value.is_integer():
         raise ScanError(f"{name} must be a whole number, not {value!r}")
     return kind(value)
 
