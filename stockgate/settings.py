@@ -189,6 +189,10 @@ CELERY_ENABLE_UTC = True
 # redelivered rather than dropped.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# ... but not for ever: a message whose worker was lost this many times is dropped, with
+# an ERROR, a watchdog incident and an alert (stockgate/ops/deliveries.py).
+TASK_MAX_DELIVERIES = tuned("TASK_MAX_DELIVERIES", 3)
+TASK_DELIVERY_COUNT_TTL_SECONDS = tuned("TASK_DELIVERY_COUNT_TTL_SECONDS", 86_400)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Default task time limits, soft (the task cleans up) then hard; tasks set their own.
 CELERY_TASK_SOFT_TIME_LIMIT = tuned("CELERY_TASK_SOFT_TIME_LIMIT", 240)
