@@ -73,7 +73,7 @@ class ImportReport:
                 f"{len(self.files)} file(s), {self.rows_read:,} rows read, {self.rows_written:,} bars inserted or changed"
                 f" ({self.halted:,} halted), {len(self.problems):,} bad rows skipped,"
                 f" {len(self.duplicates):,} duplicates (last wins), {len(self.widened):,} high/low widened,"
-                f" {len(self.flagged):,} flagged"
+                f" {len(self.flagged):,} flagged{_by_code(self.flagged)}"
             )
         ]
         if self.adjustments is not None and not self.adjustments.empty:
@@ -86,10 +86,16 @@ class ImportReport:
         kinds = (("skipped", self.problems), ("duplicate", self.duplicates), ("widened", self.widened),
                  ("flagged", self.flagged))
         for title, items in kinds:
-            for problem in items[:max_lines]:
-                out.append(f"{title}: {problem}")
-            if len(items) > max_lines:
-                out.append(f"{title}: ... and {len(items) - max_lines:,} more")
+            # Up to max_lines of each reason, so a few limit breaches are not hidden
+            # behind thousands of off-grid prices.
+            shown: dict[str, int] = {}
+            for problem in items:
+                shown[problem.code] = shown.get(problem.code, 0) + 1
+                if shown[problem.code] <= max_lines:
+                    out.append(f"{title}: {problem}")
+            for code, count in shown.items():
+                if count > max_lines:
+                    out.append(f"{title}: ... and {count - max_lines:,} more{f' ({code})' if code else ''}")
         return out
 
     def to_data(self) -> dict[str, object]:
@@ -115,6 +121,20 @@ class ImportReport:
             "first_date": self.first_date.isoformat() if self.first_date else None,
             "last_date": self.last_date.isoformat() if self.last_date else None,
         }
+
+
+def _grouped(problems: list[Problem]) -> dict[str, list[Problem]]:
+    groups: dict[str, list[Problem]] = {}
+    for problem in problems:
+        groups.setdefault(problem.code, []).append(problem)
+    return groups
+
+
+def _by_code(problems: list[Problem]) -> str:
+    if not problems:
+        return ""
+    counts = ", ".join(f"{len(group):,} {code}" for code, group in _grouped(problems).items())
+    return f" ({counts})"
 
 
 class _Duplicates:

@@ -247,7 +247,7 @@ def test_a_hostile_file_is_judged_line_by_line_and_loses_no_good_row(tmp_path):
     ]
     assert [line.removeprefix("skipped: ") for line in err.splitlines() if line.startswith("skipped: ")] == rejected
     assert [line.removeprefix("flagged: ") for line in err.splitlines() if line.startswith("flagged: ")] == flagged
-    assert "6 bad rows skipped" in out and "2 flagged" in out and "14 rows read, 8 bars inserted or changed (1 halted)" in out
+    assert "6 bad rows skipped" in out and "2 flagged (1 off_tick_grid, 1 beyond_price_limit)" in out and "14 rows read, 8 bars inserted or changed (1 halted)" in out
 
     stored = {(b.instrument_id, b.date.isoformat()): (b.open, b.high, b.low, b.close, b.volume, b.halted)
               for b in DailyBar.objects.all()}
