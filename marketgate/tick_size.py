@@ -1,10 +1,16 @@
-"""KRX tick sizes (since 2023-01-25). Every price the system publishes is on this grid."""
+"""KRX tick sizes (since 2023-01-25). Every price the system publishes is on this grid.
+
+`grid_ticks` also knows the tables before the 2023-01-25 reform (KOSPI and KOSDAQ had
+different ones) and the ETF grid, for checking historical bars.
+"""
 
 from __future__ import annotations
 
 import math
+from datetime import date
 
 import numpy as np
+import pandas as pd
 
 # (upper bound exclusive, tick)
 TICK_TABLE: tuple[tuple[float, int], ...] = (
@@ -65,3 +71,39 @@ def tick_down(price: int, ticks: int = 1) -> int:
 
 def is_on_tick(price: float) -> bool:
     return float(price).is_integer() and int(price) % tick_size(price) == 0
+
+
+# The unified table above took effect on this date; before it each market had its own.
+UNIFIED_SINCE = date(2023, 1, 25)
+_OLD_KOSPI = ((1_000, 1), (5_000, 5), (10_000, 10), (50_000, 50), (100_000, 100), (500_000, 500), (math.inf, 1_000))
+_OLD_KOSDAQ = ((1_000, 1), (5_000, 5), (10_000, 10), (50_000, 50), (math.inf, 100))
+# ETFs: 5 won at any price before the reform; 1 won below 2,000 since.
+_ETF = ((2_000, 1), (math.inf, 5))
+_OLD_ETF = ((math.inf, 5),)
+
+
+def _ticks_of(table: tuple[tuple[float, int], ...], prices: np.ndarray) -> np.ndarray:
+    bounds = np.array([b for b, _ in table[:-1]], dtype=float)
+    ticks = np.array([t for _, t in table], dtype=float)
+    return ticks[np.searchsorted(bounds, prices, side="right")]
+
+
+def grid_ticks(prices: np.ndarray, days: pd.Series, market: pd.Series, etf: pd.Series) -> np.ndarray:
+    """The tick of each price on its date's grid: the unified table from UNIFIED_SINCE,
+    before it KOSPI's table, or KOSDAQ's (also KONEX and an unknown market: its grid is
+    the finer one, so nothing on a real grid is called off it); ETFs on their own grid."""
+    prices = np.asarray(prices, dtype=float)
+    unified = (pd.to_datetime(days) >= pd.Timestamp(UNIFIED_SINCE)).to_numpy()
+    kospi = (market.astype(str) == "KOSPI").to_numpy()
+    is_etf = etf.fillna(False).astype(bool).to_numpy()
+    return np.select(
+        [is_etf & unified, is_etf, unified, kospi],
+        [_ticks_of(_ETF, prices), _ticks_of(_OLD_ETF, prices), tick_sizes(prices), _ticks_of(_OLD_KOSPI, prices)],
+        default=_ticks_of(_OLD_KOSDAQ, prices),
+    )
+
+
+def off_grid(prices: np.ndarray, ticks: np.ndarray) -> np.ndarray:
+    """Prices that are not a whole multiple of their tick (zeros count as on the grid)."""
+    prices = np.asarray(prices, dtype=float)
+    return np.abs(prices - np.round(prices / ticks) * ticks) > 1e-6

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
 
 from signals.models import Grade, ScanRun, Signal
+from signals.scans.admission import ScanQueueFull, admit_scan
 from signals.scans.service import MARKET_CHOICES, ScanError, ScanRequest
-from signals.tasks import queue_scan
 from stockgate.apitokens.access import token_or_staff
 from stockgate.jsonapi import (
     csrf_checked,
@@ -32,7 +33,8 @@ def _json(data: dict, status: int = 200) -> JsonResponse:
 @csrf_checked
 def scan_create(request: HttpRequest) -> HttpResponse:
     """Body {"market": "ALL"|"KOSPI"|"KOSDAQ", "top_n": N|null, "min_score": S|null, "date": "YYYY-MM-DD"?}
-    -> 202 {"id", "status": "queued", "url"}."""
+    -> 202 {"id", "status": "queued", "url", "coalesced"}; 429 with Retry-After when
+    SCAN_QUEUE_MAX scans are already queued or running (signals/scans/admission.py)."""
     try:
         body = json_body(request)
     except ValueError as exc:
@@ -50,9 +52,19 @@ def scan_create(request: HttpRequest) -> HttpResponse:
         )
     except ScanError as exc:
         return json_error(400, "bad_request", str(exc))
-    with transaction.atomic():
-        run = queue_scan(scan_request)
-    return _json({"id": run.pk, "status": run.status, "url": f"/api/scans/{run.pk}"}, status=202)
+    try:
+        admitted = admit_scan(scan_request, timezone.now())
+    except ScanQueueFull as exc:
+        return queue_full(exc)
+    run = admitted.run
+    return _json({"id": run.pk, "status": run.status, "url": f"/api/scans/{run.pk}", "coalesced": admitted.coalesced},
+                 status=202)
+
+
+def queue_full(exc: ScanQueueFull) -> HttpResponse:
+    response = json_error(429, "too_many_scans", str(exc), retry_after=exc.retry_after)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @methods("GET")
@@ -106,7 +118,9 @@ def _number(value: object, name: str, kind: type) -> int | float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ScanError(f"{name} must be a number or null, not {value!r}")
-    if kind is int and value != int(value):
+    if isinstance(value, float) and not math.isfinite(value):  # 1e400 reads as inf
+        raise ScanError(f"{name} must be a finite number, not {value!r}")
+    if kind is int and isinstance(value, float) and not value.is_integer():
         raise ScanError(f"{name} must be a whole number, not {value!r}")
     return kind(value)
 

@@ -7,6 +7,9 @@ has finished; each signal's `score` is on the 0-10 scale again (`score_100` has 
 native value). A scan that takes longer than `wait` seconds (body or query string,
 default 120, at most 600) is answered 202 with the run's URL to follow instead.
 
+Like `/api/scan` it is bounded: an identical request joins the run still queued, and
+beyond SCAN_QUEUE_MAX queued or running scans the answer is 429 with Retry-After.
+
 Unlike the old endpoint it needs a caller: an API token with the `scan` scope
 (`Authorization: Bearer`, no CSRF) or a staff session with its CSRF token.
 `/api/scan` is the native API (0-100 scale, always 202).
@@ -20,14 +23,13 @@ import time
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
-from signals.api import _date, _number, _text
+from signals.api import _date, _number, _text, queue_full
 from signals.models import ScanRun, ScanStatus, Signal
+from signals.scans.admission import ScanQueueFull, admit_scan
 from signals.scans.service import ScanError, ScanRequest
-from signals.tasks import queue_scan
 from stockgate.apitokens.access import token_or_staff
 from stockgate.jsonapi import csrf_checked, csrf_exempt, json_body, json_error
 
@@ -94,8 +96,10 @@ def _queue(request: HttpRequest) -> HttpResponse:
         )
     except ScanError as exc:
         return json_error(400, "bad_request", str(exc))
-    with transaction.atomic():
-        run = queue_scan(scan_request)
+    try:
+        run = admit_scan(scan_request, timezone.now()).run
+    except ScanQueueFull as exc:
+        return queue_full(exc)
     return _json({"id": run.pk, "status": run.status, "url": f"/api/scans/{run.pk}", "wait": wait}, status=202)
 
 

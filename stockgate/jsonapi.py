@@ -26,11 +26,16 @@ def json_error(status: int, code: str, message: str, **extra: Any) -> JsonRespon
 _JSON_KINDS = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
 
 
+def _refuse_constant(name: str) -> Any:
+    # Python's json reads NaN and ±Infinity, which JSON does not have and no field means.
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def json_body(request: HttpRequest) -> dict[str, Any]:
     """The request's JSON object ({} for an empty body); ValueError when it is not one."""
     if not request.body:
         return {}
-    data = json.loads(request.body)
+    data = json.loads(request.body, parse_constant=_refuse_constant)
     if not isinstance(data, dict):
         raise ValueError(f"got a JSON {_JSON_KINDS.get(type(data), 'value')}")
     return data

@@ -189,6 +189,10 @@ CELERY_ENABLE_UTC = True
 # redelivered rather than dropped.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# ... but not for ever: a message whose worker was lost this many times is dropped, with
+# an ERROR, a watchdog incident and an alert (stockgate/ops/deliveries.py).
+TASK_MAX_DELIVERIES = tuned("TASK_MAX_DELIVERIES", 3)
+TASK_DELIVERY_COUNT_TTL_SECONDS = tuned("TASK_DELIVERY_COUNT_TTL_SECONDS", 86_400)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Default task time limits, soft (the task cleans up) then hard; tasks set their own.
 CELERY_TASK_SOFT_TIME_LIMIT = tuned("CELERY_TASK_SOFT_TIME_LIMIT", 240)
@@ -238,6 +242,9 @@ SCAN_SOFT_TIME_LIMIT = tuned("SCAN_SOFT_TIME_LIMIT", 240)
 # session before says so (run parameters, log): the ingest is incomplete.
 SCAN_MAX_MISSING_SHARE = tuned("SCAN_MAX_MISSING_SHARE", 0.05)
 SCAN_TIME_LIMIT = tuned("SCAN_TIME_LIMIT", 300)
+# Scans queued or running at once over the HTTP APIs (one running + a small queue); more
+# are refused with 429 unless identical to one still queued (signals/scans/admission.py).
+SCAN_QUEUE_MAX = tuned("SCAN_QUEUE_MAX", 3)
 # First retry delay of a scan whose database connection dropped (doubles each retry).
 SCAN_RETRY_BACKOFF_SECONDS = tuned("SCAN_RETRY_BACKOFF_SECONDS", 30)
 # Sessions after the signal date in which the entry may fill; unfilled after them: expired.

@@ -13,7 +13,13 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from marketgate.data.corporate_actions import FACTOR_COLUMNS, adjust_bars, detect_adjustments
+from marketgate.data.corporate_actions import (
+    BREACH_COLUMNS,
+    FACTOR_COLUMNS,
+    adjust_bars,
+    factors_of,
+    limit_breaches,
+)
 from marketgate.models import (
     MAX_ADJUSTMENT_FACTOR,
     MIN_ADJUSTMENT_FACTOR,
@@ -31,9 +37,15 @@ LOOKBACK_DAYS = 14
 def refresh_adjustments(tickers: Iterable[str], start: date, end: date) -> pd.DataFrame:
     """Detect factors with ex-dates in start..end for `tickers`, store them, and return
     the ones that are new or changed (FACTOR_COLUMNS)."""
+    return refresh_adjustments_and_breaches(tickers, start, end)[0]
+
+
+def refresh_adjustments_and_breaches(tickers: Iterable[str], start: date, end: date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """refresh_adjustments, and every price-limit breach in start..end it was based on
+    (BREACH_COLUMNS), for reports that name each one."""
     wanted = sorted(set(tickers))
     if not wanted:
-        return pd.DataFrame(columns=FACTOR_COLUMNS)
+        return pd.DataFrame(columns=FACTOR_COLUMNS), pd.DataFrame(columns=BREACH_COLUMNS)
     frames = []
     for i in range(0, len(wanted), 2_000):
         rows = DailyBar.objects.filter(
@@ -41,10 +53,11 @@ def refresh_adjustments(tickers: Iterable[str], start: date, end: date) -> pd.Da
         ).values_list("instrument_id", "date", "open", "close")
         frames.append(pd.DataFrame.from_records(list(rows), columns=["ticker", "date", "open", "close"]))
     bars = pd.concat(frames, ignore_index=True)
-    found = detect_adjustments(bars)
-    found = found[(found["ex_date"] >= start) & (found["ex_date"] <= end)]
+    breaches = limit_breaches(bars)
+    breaches = breaches[(breaches["date"] >= start) & (breaches["date"] <= end)].reset_index(drop=True)
+    found = factors_of(breaches)
     if found.empty:
-        return found
+        return found, breaches
     existing = {(a.ticker, a.ex_date): a for a in AdjustmentFactor.objects.filter(
         ticker__in=list(found["ticker"].unique()), ex_date__gte=start, ex_date__lte=end)}
     changed = []
@@ -57,7 +70,7 @@ def refresh_adjustments(tickers: Iterable[str], start: date, end: date) -> pd.Da
             defaults={"factor": row.factor, "source": row.source, "prev_close": row.prev_close, "open": row.open},
         )
         changed.append(row)
-    return pd.DataFrame(changed, columns=FACTOR_COLUMNS)
+    return pd.DataFrame(changed, columns=FACTOR_COLUMNS), breaches
 
 
 def stored_factors(until: date | None = None, tickers: Iterable[str] | None = None) -> pd.DataFrame:

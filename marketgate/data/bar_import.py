@@ -3,14 +3,18 @@
 Decisions (also in the command's help):
 - a file whose header lacks a required column is refused before anything is written;
 - an empty file (no header, or no data rows) is an error;
-- a bad row is reported as `file:line: reason` and skipped; the rest is imported;
+- a row that cannot be a traded session (see bar_rows) is reported as
+  `file:line: ticker date: reason` and skipped; the rest is imported;
+- a suspicious row (off its date's tick grid, beyond the daily price limit from the
+  previous close, halted with volume) is imported and reported the same way as flagged;
 - a (ticker, date) seen twice: the last row wins, and the earlier lines are reported;
 - a halted session (open = 0) is stored with halted=True;
 - an unknown ticker gets a minimal Instrument (name = ticker, market from --market,
   KOSPI by default), listed in the report; `import_listing` later fills it in;
 - importing again updates rows in place (upsert), never duplicates them;
-- corporate actions (moves beyond the daily price limit) in the imported range are
-  stored as adjustment factors and listed in the report; the bars stay as traded;
+- corporate actions (moves beyond the daily price limit: `limit_breaches`, the same rule
+  that flags those lines) in the imported range are stored as adjustment factors and
+  listed in the report; the bars stay as traded;
 - each file is one transaction: a failure part-way leaves nothing of that file.
 """
 
@@ -29,9 +33,10 @@ import numpy as np
 import pandas as pd
 from django.db import connections, transaction
 
-from marketgate.data.adjustment_store import describe, refresh_adjustments
-from marketgate.data.bar_rows import BAR_ALIASES, BAR_REQUIRED, NUMERIC, validate_bars
+from marketgate.data.adjustment_store import describe, refresh_adjustments_and_breaches
+from marketgate.data.bar_rows import BAR_ALIASES, BAR_REQUIRED, NUMERIC, number_text, tick_flags, validate_bars
 from marketgate.data.bulk import ensure_instruments, upsert_daily_bars
+from marketgate.data.corporate_actions import snap_ratio
 from marketgate.data.csv_reader import (
     CsvFormatError,
     Problem,
@@ -40,7 +45,7 @@ from marketgate.data.csv_reader import (
     read_chunks,
     read_header,
 )
-from marketgate.models import DailyBar
+from marketgate.models import DailyBar, Instrument
 
 CHUNK_ROWS = 200_000
 T = TypeVar("T")
@@ -52,9 +57,10 @@ class ImportReport:
     rows_read: int = 0
     rows_written: int = 0
     halted: int = 0
-    problems: list[Problem] = field(default_factory=list)  # rows skipped
+    problems: list[Problem] = field(default_factory=list)  # rows rejected (skipped)
     duplicates: list[Problem] = field(default_factory=list)  # rows overridden by a later one
     widened: list[Problem] = field(default_factory=list)  # rows kept with high/low widened
+    flagged: list[Problem] = field(default_factory=list)  # rows kept but suspicious
     created: list[str] = field(default_factory=list)  # tickers created as minimal instruments
     tickers: set[str] = field(default_factory=set)
     first_date: date | None = None
@@ -66,7 +72,8 @@ class ImportReport:
             (
                 f"{len(self.files)} file(s), {self.rows_read:,} rows read, {self.rows_written:,} bars inserted or changed"
                 f" ({self.halted:,} halted), {len(self.problems):,} bad rows skipped,"
-                f" {len(self.duplicates):,} duplicates (last wins), {len(self.widened):,} high/low widened"
+                f" {len(self.duplicates):,} duplicates (last wins), {len(self.widened):,} high/low widened,"
+                f" {len(self.flagged):,} flagged{_by_code(self.flagged)}"
             )
         ]
         if self.adjustments is not None and not self.adjustments.empty:
@@ -76,12 +83,58 @@ class ImportReport:
         if self.created:
             shown = ", ".join(self.created[:20]) + (" ..." if len(self.created) > 20 else "")
             out.append(f"{len(self.created)} unknown ticker(s) created as minimal instruments: {shown}")
-        for title, items in (("skipped", self.problems), ("duplicate", self.duplicates), ("widened", self.widened)):
-            for problem in items[:max_lines]:
-                out.append(f"{title}: {problem}")
-            if len(items) > max_lines:
-                out.append(f"{title}: ... and {len(items) - max_lines:,} more")
+        kinds = (("skipped", self.problems), ("duplicate", self.duplicates), ("widened", self.widened),
+                 ("flagged", self.flagged))
+        for title, items in kinds:
+            # Up to max_lines of each reason, so a few limit breaches are not hidden
+            # behind thousands of off-grid prices.
+            shown: dict[str, int] = {}
+            for problem in items:
+                shown[problem.code] = shown.get(problem.code, 0) + 1
+                if shown[problem.code] <= max_lines:
+                    out.append(f"{title}: {problem}")
+            for code, count in shown.items():
+                if count > max_lines:
+                    out.append(f"{title}: ... and {count - max_lines:,} more{f' ({code})' if code else ''}")
         return out
+
+    def to_data(self) -> dict[str, object]:
+        """The whole report for machines (`import_bars --json`): every line, no cap."""
+        adjustments = self.adjustments if self.adjustments is not None else pd.DataFrame()
+        return {
+            "files": self.files,
+            "rows_read": self.rows_read,
+            "rows_written": self.rows_written,
+            "halted": self.halted,
+            "counts": {"rejected": len(self.problems), "flagged": len(self.flagged), "widened": len(self.widened),
+                       "duplicates": len(self.duplicates), "created": len(self.created)},
+            "rejected": [p.to_data() for p in self.problems],
+            "flagged": [p.to_data() for p in self.flagged],
+            "widened": [p.to_data() for p in self.widened],
+            "duplicates": [p.to_data() for p in self.duplicates],
+            "created": self.created,
+            "adjustments": [
+                {"ticker": r.ticker, "ex_date": r.ex_date.isoformat(), "factor": r.factor,
+                 "prev_close": r.prev_close, "open": r.open}
+                for r in adjustments.itertuples(index=False)
+            ],
+            "first_date": self.first_date.isoformat() if self.first_date else None,
+            "last_date": self.last_date.isoformat() if self.last_date else None,
+        }
+
+
+def _grouped(problems: list[Problem]) -> dict[str, list[Problem]]:
+    groups: dict[str, list[Problem]] = {}
+    for problem in problems:
+        groups.setdefault(problem.code, []).append(problem)
+    return groups
+
+
+def _by_code(problems: list[Problem]) -> str:
+    if not problems:
+        return ""
+    counts = ", ".join(f"{len(group):,} {code}" for code, group in _grouped(problems).items())
+    return f" ({counts})"
 
 
 class _Duplicates:
@@ -98,6 +151,19 @@ class _Duplicates:
         days = frame["date"].to_numpy().astype("datetime64[D]").astype("int64")
         self.keys.append(frame["ticker"].map(self.ids).to_numpy(dtype="int64") * 1_000_000 + days)
         self.lines.append(frame["line"].to_numpy())
+
+    def key(self, ticker: str, day: date) -> int | None:
+        ticker_id = self.ids.get(ticker)
+        if ticker_id is None:
+            return None
+        return ticker_id * 1_000_000 + int(np.datetime64(day, "D").astype("int64"))
+
+    def last_lines(self) -> pd.Series:
+        """The line stored for each key (the last of duplicates)."""
+        if not self.keys:
+            return pd.Series(dtype="int64")
+        lines = pd.Series(np.concatenate(self.lines), index=np.concatenate(self.keys))
+        return lines.groupby(level=0).last()
 
     def report(self, path: str) -> list[Problem]:
         if not self.keys:
@@ -175,14 +241,40 @@ def import_bars(
     """Import long-format daily bar CSV files (see the module docstring for the rules)."""
     mappings = check_bar_files([Path(p) for p in paths])
     report = ImportReport()
+    rows_by_file: dict[str, _Duplicates] = {}
     for path, mapping in mappings.items():
         with transaction.atomic(using=using):
-            _import_bar_file(path, mapping, report, market, chunksize, progress, using, method)
+            rows_by_file[str(path)] = _import_bar_file(path, mapping, report, market, chunksize, progress, using, method)
         report.files.append(str(path))
     _refresh_statistics(using)
     if report.first_date is not None and report.last_date is not None and using == "default":
-        report.adjustments = refresh_adjustments(report.tickers, report.first_date, report.last_date)
+        report.adjustments, breaches = refresh_adjustments_and_breaches(
+            report.tickers, report.first_date, report.last_date)
+        report.flagged.extend(_breach_flags(breaches, rows_by_file))
     return report
+
+
+def _breach_flags(breaches: pd.DataFrame, rows_by_file: dict[str, _Duplicates]) -> list[Problem]:
+    """A flag for each imported line whose session moved beyond the daily price limit
+    (the line of the file that wrote it last; a breach among bars stored before is not
+    this import's)."""
+    flags: list[Problem] = []
+    lines = {path: rows.last_lines() for path, rows in rows_by_file.items()}
+    for r in breaches.itertuples(index=False):
+        found = None
+        for path, rows in rows_by_file.items():
+            key = rows.key(r.ticker, r.date)
+            if key is not None and key in lines[path].index:
+                found = (path, int(lines[path][key]))  # a later file wins, as it did in the table
+        if found is None:
+            continue
+        factor = snap_ratio(float(r.prev_close) / float(r.open))
+        reason = (f"open {number_text(r.open)} / close {number_text(r.close)} moved {r.move_pct:+.1f}% from the"
+                  f" previous close {number_text(r.prev_close)}, beyond the ±{r.limit_pct:g}% daily limit:"
+                  f" kept, read as a corporate action (÷{factor:g})")
+        flags.append(Problem(found[0], found[1], reason, ticker=r.ticker, day=r.date.isoformat(),
+                             code="beyond_price_limit"))
+    return sorted(flags, key=lambda p: (p.path, p.line))
 
 
 def _note_range(report: ImportReport, frame: pd.DataFrame) -> None:
@@ -212,8 +304,9 @@ def _import_bar_file(
     progress: bool | None,
     using: str,
     method: str | None,
-) -> None:
+) -> _Duplicates:
     known: set[str] = set()
+    instruments = pd.DataFrame(columns=["market", "kind"])
     duplicates = _Duplicates()
     rows_in_file = 0
     with _progress(path, progress) as bar:
@@ -221,14 +314,16 @@ def _import_bar_file(
         for chunk, valid in _prefetch(parsed):
             rows_in_file += int((~blank_rows(chunk.frame.drop(columns="line"))).sum()) + len(chunk.problems)
             report.problems.extend(chunk.problems + valid.problems)
-            report.widened.extend(Problem(str(path), line, "high/low widened to contain open/close") for line in valid.widened)
             frame = valid.frame
+            report.widened.extend(_widened(frame, valid.widened, str(path)))
             duplicates.add(frame)
             frame = frame.drop_duplicates(["ticker", "date"], keep="last")
             new = set(frame["ticker"].unique()) - known
             if new:
                 report.created.extend(ensure_instruments(new, market, using=using))
                 known |= new
+                instruments = pd.concat([instruments, _instrument_grid(new, using)])
+            report.flagged.extend(sorted(valid.flags + tick_flags(frame, instruments, str(path)), key=lambda p: p.line))
             report.rows_written += upsert_daily_bars(frame, using=using, method=method)
             _note_range(report, frame)
             report.halted += int(frame["halted"].sum())
@@ -237,3 +332,17 @@ def _import_bar_file(
         raise CsvFormatError(f"{path}: empty file (a header but no data rows)")
     report.rows_read += rows_in_file
     report.duplicates.extend(duplicates.report(str(path)))
+    return duplicates
+
+
+def _widened(frame: pd.DataFrame, lines: list[int], path: str) -> list[Problem]:
+    rows = frame.loc[frame["line"].isin(lines)]
+    return [Problem(path, int(line), "high/low widened to contain open/close", ticker=t,
+                    day=pd.Timestamp(d).date().isoformat(), code="widened")
+            for line, t, d in zip(rows["line"], rows["ticker"], rows["date"], strict=True)]
+
+
+def _instrument_grid(tickers: set[str], using: str) -> pd.DataFrame:
+    """market and kind of `tickers` (index ticker): which tick grid their prices are on."""
+    rows = Instrument.objects.using(using).filter(ticker__in=sorted(tickers)).values_list("ticker", "market", "kind")
+    return pd.DataFrame.from_records(list(rows), columns=["ticker", "market", "kind"]).set_index("ticker")

@@ -1,15 +1,23 @@
 """Validation of daily-bar CSV rows, vectorised over a chunk. Pure: no Django.
 
-A row is rejected (and reported with its line) when a field cannot be read; a row
-whose high/low do not quite contain its open/close — an artefact of price adjustment
-in real files, off by a won — is kept with the range widened, and counted.
-A halted session (open = 0) is kept and marked, never treated as a price.
+Three outcomes per row, each reported with its line, ticker and date:
+- rejected (skipped) when it cannot be a traded session: a field that is not a number,
+  not finite, negative, beyond a sane bound (MAX_PRICE, MAX_VOLUME, MAX_TRADED_VALUE),
+  a zero close, or a high/low that contradicts the open/close by more than
+  WIDEN_TOLERANCE;
+- widened (kept) when its high/low miss the open/close by less than that — an artefact
+  of price adjustment in real files, off by a won;
+- flagged (kept) when it is possible but suspicious: a price off its date's tick grid
+  (`tick_flags`), a move beyond the daily price limit (found after writing, by the same
+  rule as corporate-action detection), a halted session with volume.
+A halted session (open = 0; the exchange's files carry high = low = 0, close = the
+previous close, volume 0) is kept and marked, never treated as a price.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -25,6 +33,7 @@ from marketgate.data.csv_reader import (
     read_chunks,
     read_header,
 )
+from marketgate.tick_size import grid_ticks, off_grid
 
 BAR_ALIASES: dict[str, tuple[str, ...]] = {
     "ticker": ("code", "symbol", "종목코드", "티커", "단축코드", "종목"),
@@ -40,31 +49,63 @@ NUMERIC = ("open", "high", "low", "close", "volume", "traded_value")
 BAR_REQUIRED = ("ticker", "date", "open", "high", "low", "close", "volume")
 PRICE_COLUMNS = ("open", "high", "low", "close")
 TICKER_PATTERN = r"[0-9A-Z]{6}"
+# Sane bounds: no KRX share has traded near 100 million won, no session near a trillion
+# shares or 10 quadrillion won; a value beyond them is a broken file, not a market.
+MAX_PRICE = 100_000_000
+MAX_VOLUME = 10**12
+MAX_TRADED_VALUE = 10**16
+BOUNDS = {**dict.fromkeys(PRICE_COLUMNS, MAX_PRICE), "volume": MAX_VOLUME, "traded_value": MAX_TRADED_VALUE}
+# High/low that miss the open/close by less than this (relative) are widened and kept:
+# adjusted files have such one-won artefacts (at most 0.5% in the KRX files seen);
+# anything further off is a contradiction and the row is rejected.
+WIDEN_TOLERANCE = 0.01
 
 
 @dataclass
 class ValidBars:
     frame: pd.DataFrame  # ticker, date (datetime64), open, high, low, close, volume, traded_value, halted, line
-    problems: list[Problem]
+    problems: list[Problem]  # rows rejected
     widened: list[int]  # lines whose high/low were widened
+    flags: list[Problem] = field(default_factory=list)  # rows kept but suspicious
 
 
-Reason = tuple[pd.Series, Callable[[pd.Series], pd.Series]]
+# (rows it applies to, their reason texts, its code)
+Reason = tuple[pd.Series, Callable[[pd.Series], pd.Series], str]
 
 
-def _first_reason(reasons: list[Reason], index: pd.Index) -> pd.Series:
-    """The first applicable reason per row (empty string for a good row).
+def number_text(value: float) -> str:
+    """75000 -> '75,000'; 9e99 -> '9e+99'; 1234.5 -> '1,234.5'."""
+    if not np.isfinite(value) or abs(value) >= 1e15:
+        return f"{value:g}"
+    if float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.4f}".rstrip("0").rstrip(".")
+
+
+def _first_reason(reasons: list[Reason], index: pd.Index) -> tuple[pd.Series, pd.Series]:
+    """The first applicable reason and its code per row (empty strings for a good row).
 
     Texts are built only for the rows they apply to: most rows are good.
     """
     out = pd.Series("", index=index, dtype=object)
+    codes = pd.Series("", index=index, dtype=object)
     pending = pd.Series(True, index=index)
-    for mask, text in reasons:
+    for mask, text, code in reasons:
         hit = mask.fillna(False).astype(bool) & pending
         if hit.any():
             out[hit] = text(hit)
+            codes[hit] = code
             pending &= ~hit
-    return out
+    return out, codes
+
+
+def _problems(path: str, raw: pd.DataFrame, ticker: pd.Series, rows: pd.Series,
+              why: pd.Series, codes: pd.Series) -> list[Problem]:
+    days = raw.loc[rows, "date"].map(lambda v: "" if pd.isna(v) else str(v).strip())
+    return [
+        Problem(path, int(line), reason, ticker=str(t), day=d, code=code)
+        for line, t, d, reason, code in zip(raw.loc[rows, "line"], ticker[rows], days, why[rows], codes[rows], strict=True)
+    ]
 
 
 def validate_bars(raw: pd.DataFrame, path: str) -> ValidBars:
@@ -77,33 +118,68 @@ def validate_bars(raw: pd.DataFrame, path: str) -> ValidBars:
     numbers = {column: parse_numbers(raw[column]) for column in (*PRICE_COLUMNS, "volume")}
     has_value = "traded_value" in raw
     value = parse_numbers(raw["traded_value"]) if has_value else pd.Series(np.nan, index=raw.index)
+    if has_value:
+        numbers["traded_value"] = value
 
     def quoted(column: str) -> Callable[[pd.Series], pd.Series]:
-        return lambda hit: raw.loc[hit, column].map(lambda v: repr("" if pd.isna(v) else v))
+        return lambda hit: raw.loc[hit, column].map(lambda v: repr("" if pd.isna(v) else str(v).strip()))
 
     def fixed(text: str) -> Callable[[pd.Series], str]:
         return lambda hit: text
 
+    def shown(column: str) -> Callable[[pd.Series], pd.Series]:
+        return lambda hit: numbers[column][hit].map(number_text)
+
     halted = numbers["open"] == 0
+    traded = ~halted
+    checked = list(numbers)
     reasons: list[Reason] = [
-        (~ticker.str.fullmatch(TICKER_PATTERN), lambda hit: "bad ticker " + quoted("ticker")(hit)),
-        (dates.isna(), lambda hit: "bad date " + quoted("date")(hit)),
+        (~ticker.str.fullmatch(TICKER_PATTERN), lambda hit: "bad ticker " + quoted("ticker")(hit), "bad_ticker"),
+        (dates.isna(), lambda hit: "bad date " + quoted("date")(hit), "bad_date"),
     ]
     for column in (*PRICE_COLUMNS, "volume"):
-        reasons.append((numbers[column].isna(), lambda hit, c=column: f"bad number in {c}: " + quoted(c)(hit)))
-    for column in (*PRICE_COLUMNS, "volume"):
-        reasons.append((numbers[column] < 0, fixed(f"negative {column}")))
+        reasons.append((numbers[column].isna(), lambda hit, c=column: f"bad number in {c}: " + quoted(c)(hit),
+                        "bad_number"))
     if has_value:
         given = raw["traded_value"].notna() & (raw["traded_value"].astype(str).str.strip() != "")
-        reasons.append((given & value.isna(), lambda hit: "bad number in traded_value: " + quoted("traded_value")(hit)))
-    reasons.append((numbers["close"] == 0, fixed("close is zero")))
-    traded_zero = ~halted & ((numbers["high"] == 0) | (numbers["low"] == 0))
-    reasons.append((traded_zero, fixed("zero high/low on a traded day")))
-    why = _first_reason(reasons, raw.index)
+        reasons.append((given & value.isna(), lambda hit: "bad number in traded_value: " + quoted("traded_value")(hit),
+                        "bad_number"))
+    for column in checked:
+        reasons.append((np.isinf(numbers[column]), lambda hit, c=column: f"{c} is not a finite number: " + quoted(c)(hit),
+                        "not_finite"))
+    for column in checked:
+        reasons.append((numbers[column] < 0, fixed(f"negative {column}"), "negative"))
+    for column in checked:
+        bound = BOUNDS[column]
+        reasons.append((numbers[column] > bound,
+                        lambda hit, c=column, b=bound: f"{c} " + shown(c)(hit) + f" is beyond the sane bound {b:,}",
+                        "too_large"))
+    reasons.append((numbers["close"] == 0, fixed("close is zero"), "zero_close"))
+    high, low = numbers["high"], numbers["low"]
+    reasons.append((traded & ((high == 0) | (low == 0)), fixed("zero high/low on a traded day"), "zero_high_low"))
+    top = np.maximum(numbers["open"], numbers["close"])
+    bottom = np.minimum(numbers["open"], numbers["close"])
+    slack = 1.0 - WIDEN_TOLERANCE
+    reasons += [
+        (traded & (high < low * slack),
+         lambda hit: "high " + shown("high")(hit) + " below low " + shown("low")(hit), "high_below_low"),
+        (traded & (high < top * slack),
+         lambda hit: "high " + shown("high")(hit) + " below open/close " + top[hit].map(number_text),
+         "high_below_open_close"),
+        (traded & (low * slack > bottom),
+         lambda hit: "low " + shown("low")(hit) + " above open/close " + bottom[hit].map(number_text),
+         "low_above_open_close"),
+    ]
+    why, codes = _first_reason(reasons, raw.index)
     bad = why != ""
 
-    problems = [Problem(path, int(line), reason) for line, reason in zip(raw["line"][bad], why[bad], strict=True)]
+    problems = _problems(path, raw, ticker, bad, why, codes)
     good = ~bad
+    halted_volume = good & halted & (numbers["volume"] > 0)
+    flag_text = pd.Series("", index=raw.index, dtype=object)
+    if halted_volume.any():
+        flag_text[halted_volume] = "open 0 with volume " + numbers["volume"][halted_volume].map(number_text) + ": kept as halted"
+    flags = _problems(path, raw, ticker, halted_volume, flag_text, pd.Series("halted_with_volume", index=raw.index))
     frame = pd.DataFrame(
         {
             "ticker": ticker[good],
@@ -121,7 +197,37 @@ def validate_bars(raw: pd.DataFrame, path: str) -> ValidBars:
     widen = traded & ((frame["high"] < top) | (frame["low"] > bottom) | (frame["high"] < frame["low"]))
     frame.loc[widen, "high"] = np.maximum(frame.loc[widen, "high"], top[widen])
     frame.loc[widen, "low"] = np.minimum(frame.loc[widen, "low"], bottom[widen])
-    return ValidBars(frame.reset_index(drop=True), problems, frame.loc[widen, "line"].tolist())
+    return ValidBars(frame.reset_index(drop=True), problems, frame.loc[widen, "line"].tolist(), flags)
+
+
+def tick_flags(frame: pd.DataFrame, instruments: pd.DataFrame, path: str) -> list[Problem]:
+    """Rows of a validated `frame` with a price off its date's tick grid (kept: adjusted
+    files are full of them, but a raw file should have none).
+
+    `instruments`: index ticker, columns market, kind (unknown tickers: KOSDAQ's finer
+    pre-2023 grid, not an ETF).
+    """
+    traded = frame.loc[~frame["halted"]]
+    if traded.empty:
+        return []
+    market = traded["ticker"].map(instruments["market"]) if len(instruments) else pd.Series("", index=traded.index)
+    kind = traded["ticker"].map(instruments["kind"]) if len(instruments) else pd.Series("", index=traded.index)
+    etf = kind == "etf"
+    off = np.zeros(len(traded), dtype=bool)
+    first: list[str | None] = [None] * len(traded)
+    for column in PRICE_COLUMNS:
+        prices = traded[column].to_numpy(dtype=float)
+        ticks = grid_ticks(prices, traded["date"], market.fillna(""), etf)
+        miss = off_grid(prices, ticks)
+        for i in np.flatnonzero(miss & ~off):
+            first[i] = f"{column} {number_text(prices[i])} is off the tick grid (tick {ticks[i]:,.0f}): kept"
+        off |= miss
+    rows = traded.loc[off]
+    return [
+        Problem(path, int(line), reason, ticker=t, day=pd.Timestamp(d).date().isoformat(), code="off_tick_grid")
+        for line, t, d, reason in zip(rows["line"], rows["ticker"], rows["date"],
+                                      [r for r in first if r is not None], strict=True)
+    ]
 
 
 def read_bar_file(

@@ -67,31 +67,51 @@ def _prepared(bars: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(["ticker", "date"], kind="mergesort")
 
 
-def detect_adjustments(bars: pd.DataFrame) -> pd.DataFrame:
-    """Factors (FACTOR_COLUMNS) found in raw `bars`: one row per ticker and ex-date.
+BREACH_COLUMNS = ["ticker", "date", "prev_close", "open", "close", "move_pct", "limit_pct"]
 
-    Halted sessions (open or close <= 0) are skipped; the move is judged against the
-    last traded close before the session.
+
+def limit_breaches(bars: pd.DataFrame) -> pd.DataFrame:
+    """Traded sessions whose open or close is beyond the day's price limit (plus
+    LIMIT_SLACK_PCT) from the last traded close before it (BREACH_COLUMNS; `move_pct`
+    is the larger of the two moves, signed).
+
+    The one rule for "impossible as traded": corporate-action detection reads these as
+    ex-dates, and the bar import flags them per line. Halted sessions (open or close
+    <= 0) are skipped.
     """
     frame = _prepared(bars)
     traded = frame[(frame["open"] > 0) & (frame["close"] > 0)]
     if traded.empty:
-        return pd.DataFrame(columns=FACTOR_COLUMNS)
+        return pd.DataFrame(columns=BREACH_COLUMNS)
     prev_close = traded.groupby("ticker", sort=False)["close"].shift(1)
     ok = prev_close.notna()
     rows = traded[ok].assign(prev_close=prev_close[ok])
-    limits = np.array([price_limit_pct(d) for d in rows["date"]]) + LIMIT_SLACK_PCT
-    open_move = (rows["open"] / rows["prev_close"] - 1.0).abs() * 100.0
-    close_move = (rows["close"] / rows["prev_close"] - 1.0).abs() * 100.0
-    beyond = rows[(open_move.to_numpy() > limits) | (close_move.to_numpy() > limits)]
+    limits = np.array([price_limit_pct(d) for d in rows["date"]], dtype=float)
+    open_move = (rows["open"] / rows["prev_close"] - 1.0).to_numpy() * 100.0
+    close_move = (rows["close"] / rows["prev_close"] - 1.0).to_numpy() * 100.0
+    beyond = (np.abs(open_move) > limits + LIMIT_SLACK_PCT) | (np.abs(close_move) > limits + LIMIT_SLACK_PCT)
+    move = np.where(np.abs(close_move) >= np.abs(open_move), close_move, open_move)
+    out = rows.loc[beyond, ["ticker", "date", "prev_close", "open", "close"]].assign(
+        move_pct=move[beyond], limit_pct=limits[beyond])
+    return out.reset_index(drop=True)[BREACH_COLUMNS]
+
+
+def factors_of(breaches: pd.DataFrame) -> pd.DataFrame:
+    """The corporate-action factor (FACTOR_COLUMNS) each limit breach implies."""
     out = [
         {
             "ticker": r.ticker, "ex_date": r.date, "factor": snap_ratio(float(r.prev_close) / float(r.open)),
             "source": "price_limit", "prev_close": float(r.prev_close), "open": float(r.open),
         }
-        for r in beyond.itertuples(index=False)
+        for r in breaches.itertuples(index=False)
     ]
     return pd.DataFrame(out, columns=FACTOR_COLUMNS)
+
+
+def detect_adjustments(bars: pd.DataFrame) -> pd.DataFrame:
+    """Factors (FACTOR_COLUMNS) found in raw `bars`: one row per ticker and ex-date,
+    wherever a session moved beyond the price limit (`limit_breaches`)."""
+    return factors_of(limit_breaches(bars))
 
 
 def cumulative_factors(bars: pd.DataFrame, factors: pd.DataFrame | None) -> np.ndarray:

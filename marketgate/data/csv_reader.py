@@ -32,12 +32,27 @@ class CsvFormatError(ValueError):
 
 @dataclass(frozen=True)
 class Problem:
+    """One line of a file that was skipped, changed or flagged, and why.
+
+    `ticker` and `day` are the row's as written (when the file has such columns);
+    `code` names the reason for machines (`bad_number`, `off_tick_grid`, ...).
+    """
+
     path: str
     line: int
     reason: str
+    ticker: str = ""
+    day: str = ""
+    code: str = ""
 
     def __str__(self) -> str:
+        if self.ticker or self.day:
+            return f"{self.path}:{self.line}: {self.ticker or '-'} {self.day or '-'}: {self.reason}"
         return f"{self.path}:{self.line}: {self.reason}"
+
+    def to_data(self) -> dict[str, object]:
+        return {"file": self.path, "line": self.line, "ticker": self.ticker, "date": self.day,
+                "code": self.code, "reason": self.reason}
 
 
 def normalise(name: str) -> str:
@@ -139,7 +154,7 @@ def read_chunks(
     # ones it skips with a warning), so that line is checked here.
     if len(head) == 2 and len(head[1]) > len(head[0]):
         skipped.append(2)
-        first_problems.append(Problem(str(path), 2, "wrong number of fields"))
+        first_problems.append(Problem(str(path), 2, "wrong number of fields", code="wrong_fields"))
     with open_text(path) as (text, raw), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         reader = pd.read_csv(
@@ -159,7 +174,7 @@ def read_chunks(
                 for match in _SKIPPED_LINE.finditer(str(warning.message)):
                     line = int(match.group(1))
                     skipped.append(line)
-                    problems.append(Problem(str(path), line, "wrong number of fields"))
+                    problems.append(Problem(str(path), line, "wrong number of fields", code="wrong_fields"))
             caught.clear()
             lines = (frame.index.to_numpy() + 2).copy()
             # Rows after a line the parser skipped sit one line further down the file.

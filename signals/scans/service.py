@@ -43,6 +43,9 @@ from stockgate.realtime.commit import broadcast_on_commit
 log = logging.getLogger(__name__)
 
 MARKET_CHOICES = ("ALL", "KOSPI", "KOSDAQ")
+# More than every listed issue (about 2,800): a bigger top_n means "all" and is refused
+# rather than carried around as a number no one meant.
+MAX_TOP_N = 5_000
 # Distinct dates read beyond the scanner's look-back, so a ticker with a few halts in
 # the window still has enough clean sessions.
 EXTRA_SESSIONS = 20
@@ -72,8 +75,8 @@ class ScanRequest:
     def __post_init__(self) -> None:
         if self.market not in MARKET_CHOICES:
             raise ScanError(f"market must be one of {', '.join(MARKET_CHOICES)}, not {self.market!r}")
-        if self.top_n is not None and self.top_n < 1:
-            raise ScanError(f"top_n must be a positive integer, not {self.top_n}")
+        if self.top_n is not None and not 1 <= self.top_n <= MAX_TOP_N:
+            raise ScanError(f"top_n must be a whole number from 1 to {MAX_TOP_N:,}, not {self.top_n}")
         if self.min_score is not None and not 0 <= self.min_score <= 100:
             raise ScanError(f"min_score must be between 0 and 100, not {self.min_score}")
 

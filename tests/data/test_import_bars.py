@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 from datetime import date
 from io import StringIO
 from pathlib import Path
@@ -73,15 +74,15 @@ def test_bad_rows_are_reported_with_their_line_and_skipped(tmp_path):
     path = write(tmp_path, text)
     _, err = run(str(path))
     assert DailyBar.objects.count() == 3
-    assert f"{path}:5: bad date '2025-13-40'" in err
-    assert f"{path}:6: bad number in open: 'abc'" in err
-    assert f"{path}:7: bad ticker '12345X7'" in err
+    assert f"{path}:5: 005930 2025-13-40: bad date '2025-13-40'" in err
+    assert f"{path}:6: 000660 2025-06-13: bad number in open: 'abc'" in err
+    assert f"{path}:7: 12345X7 2025-06-13: bad ticker '12345X7'" in err
 
 
 def test_negative_volume_is_a_bad_row(tmp_path):
     path = write(tmp_path, HEADER + "005930,2025-06-16,1,1,1,1,-5\n" + GOOD)
     report = import_bars([path], progress=False)
-    assert [str(p) for p in report.problems] == [f"{path}:2: negative volume"]
+    assert [str(p) for p in report.problems] == [f"{path}:2: 005930 2025-06-16: negative volume"]
 
 
 def test_duplicate_rows_last_wins_and_are_reported(tmp_path):
@@ -197,6 +198,102 @@ def test_a_line_with_too_many_fields_is_reported_and_later_lines_keep_their_numb
     report = import_bars([path], progress=False)
     assert sorted(str(p) for p in report.problems) == [
         f"{path}:2: wrong number of fields",
-        f"{path}:4: bad number in open: 'x'",
+        f"{path}:4: 000660 2025-06-16: bad number in open: 'x'",
     ]
     assert DailyBar.objects.count() == 1
+
+
+HOSTILE = [
+    "005930,2025-06-12,57000,58000,56900,57800,10000000",  # 2 good
+    "005930,2025-06-13,58000,58500,57500,58300,12000000",  # 3 good
+    "005930,2025-06-16,58300,59000,58100,9e99,11000000",  # 4 absurd magnitude
+    "000660,2025-06-12,190000,193000,189000,192500,3000000",  # 5 good
+    "000660,2025-06-13,NaN,193000,189000,192500,3000000",  # 6 not a number
+    "000660,2025-06-16,192500,inf,191000,193500,2800000",  # 7 not finite
+    "035720,2025-06-12,40000,41000,39500,40500,-900000",  # 8 negative volume
+    "035720,2025-06-13,40500,40000,39500,40800,900000",  # 9 high below the close
+    "035720,2025-06-16,40525,41000,40100,40800,800000",  # 10 off the tick grid (tick 50)
+    "035720,2025-06-17,90000,90000,90000,90000,700000",  # 11 +120% from 40,800: beyond the limit
+    "035720,2025-06-18,90000,91000,89500,90500,500000",  # 12 good
+    "005930,2025-06-17,0,0,0,58800,0",  # 13 halted: kept as halted, not flagged
+    "000660,2025-06-17,193500,195000,192000,194000,2500000",  # 14 good
+    "000660,2025-06-18,194000,195000,-1,194500,2000000",  # 15 negative price
+]
+
+
+def test_a_hostile_file_is_judged_line_by_line_and_loses_no_good_row(tmp_path):
+    """Survives: every good and every merely suspicious row of the file, stored as
+    written; each impossible row is named (line, ticker, date, reason) and left out; the
+    suspicious ones are named as flagged, in the text and in the JSON report; the limit
+    breach is the same one split detection stores as a corporate action."""
+    from marketgate.models import AdjustmentFactor
+
+    path = write(tmp_path, HEADER + "\n".join(HOSTILE) + "\n")
+    report_path = tmp_path / "report.json"
+    out, err = run(str(path), "--json", str(report_path))
+
+    rejected = [
+        f"{path}:4: 005930 2025-06-16: close 9e+99 is beyond the sane bound 100,000,000",
+        f"{path}:6: 000660 2025-06-13: bad number in open: 'NaN'",
+        f"{path}:7: 000660 2025-06-16: high is not a finite number: 'inf'",
+        f"{path}:8: 035720 2025-06-12: negative volume",
+        f"{path}:9: 035720 2025-06-13: high 40,000 below open/close 40,800",
+        f"{path}:15: 000660 2025-06-18: negative low",
+    ]
+    flagged = [
+        f"{path}:10: 035720 2025-06-16: open 40,525 is off the tick grid (tick 50): kept",
+        f"{path}:11: 035720 2025-06-17: open 90,000 / close 90,000 moved +120.6% from the previous close 40,800,"
+        " beyond the ±30% daily limit: kept, read as a corporate action (÷0.453333)",
+    ]
+    assert [line.removeprefix("skipped: ") for line in err.splitlines() if line.startswith("skipped: ")] == rejected
+    assert [line.removeprefix("flagged: ") for line in err.splitlines() if line.startswith("flagged: ")] == flagged
+    assert "6 bad rows skipped" in out and "2 flagged (1 off_tick_grid, 1 beyond_price_limit)" in out and "14 rows read, 8 bars inserted or changed (1 halted)" in out
+
+    stored = {(b.instrument_id, b.date.isoformat()): (b.open, b.high, b.low, b.close, b.volume, b.halted)
+              for b in DailyBar.objects.all()}
+    assert stored == {
+        ("005930", "2025-06-12"): (57000, 58000, 56900, 57800, 10000000, False),
+        ("005930", "2025-06-13"): (58000, 58500, 57500, 58300, 12000000, False),
+        ("005930", "2025-06-17"): (0, 0, 0, 58800, 0, True),
+        ("000660", "2025-06-12"): (190000, 193000, 189000, 192500, 3000000, False),
+        ("000660", "2025-06-17"): (193500, 195000, 192000, 194000, 2500000, False),
+        ("035720", "2025-06-16"): (40525, 41000, 40100, 40800, 800000, False),
+        ("035720", "2025-06-17"): (90000, 90000, 90000, 90000, 700000, False),
+        ("035720", "2025-06-18"): (90000, 91000, 89500, 90500, 500000, False),
+    }
+    assert AdjustmentFactor.objects.filter(ticker="035720", ex_date=date(2025, 6, 17)).exists()
+
+    data = json.loads(report_path.read_text(encoding="utf-8"))
+    assert data["counts"] == {"rejected": 6, "flagged": 2, "widened": 0, "duplicates": 0, "created": 3}
+    assert [(r["line"], r["ticker"], r["date"], r["code"]) for r in data["rejected"]] == [
+        (4, "005930", "2025-06-16", "too_large"), (6, "000660", "2025-06-13", "bad_number"),
+        (7, "000660", "2025-06-16", "not_finite"), (8, "035720", "2025-06-12", "negative"),
+        (9, "035720", "2025-06-13", "high_below_open_close"), (15, "000660", "2025-06-18", "negative"),
+    ]
+    assert [(r["line"], r["code"]) for r in data["flagged"]] == [(10, "off_tick_grid"), (11, "beyond_price_limit")]
+    assert [f"{path}:{r['line']}: {r['ticker']} {r['date']}: {r['reason']}" for r in data["flagged"]] == flagged
+
+
+def test_prices_off_the_grid_of_their_own_date_and_market_are_flagged(tmp_path):
+    """Before 2023-01-25 KOSPI and KOSDAQ had their own tick tables: 150,100 was on
+    KOSDAQ's grid (tick 100) but off KOSPI's (tick 500); ETFs trade in 5 won steps."""
+    Instrument.objects.create(ticker="005930", name="삼성전자", market="KOSPI")
+    Instrument.objects.create(ticker="247540", name="에코프로비엠", market="KOSDAQ")
+    Instrument.objects.create(ticker="069500", name="KODEX 200", market="KOSPI", kind="etf")
+    rows = ("005930,2022-06-16,150000,150500,149500,150100,1\n"
+            "247540,2022-06-16,150000,150500,149500,150100,1\n"
+            "069500,2022-06-16,43330,43400,43300,43335,1\n")
+    report = import_bars([write(tmp_path, HEADER + rows)], progress=False)
+    assert [(p.line, p.ticker, p.reason) for p in report.flagged] == [
+        (2, "005930", "close 150,100 is off the tick grid (tick 500): kept")]
+    assert DailyBar.objects.count() == 3
+
+
+def test_a_small_high_low_mismatch_is_widened_but_a_large_one_is_rejected(tmp_path):
+    """Real adjusted files miss by a won (kept, widened); a high 5% under the close is
+    not a session (skipped)."""
+    path = write(tmp_path, HEADER + "000640,2024-04-18,109090,112587,109090,112588,5016\n"
+                 + "000640,2024-04-19,112000,107000,106000,112600,5016\n")
+    report = import_bars([path], progress=False)
+    assert [str(p) for p in report.widened] == [f"{path}:2: 000640 2024-04-18: high/low widened to contain open/close"]
+    assert [str(p) for p in report.problems] == [f"{path}:3: 000640 2024-04-19: high 107,000 below open/close 112,600"]

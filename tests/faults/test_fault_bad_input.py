@@ -54,7 +54,7 @@ def test_a_broken_row_in_the_middle_is_named_and_only_it_is_left_out(tmp_path: P
     path.write_text(HEADER + ROWS[0] + ROWS[1] + "005930,2025-06-16,58300,oops,58100,58800,11000000\n" + ROWS[2] + ROWS[3])
     done = import_bars(path)
     assert done.returncode == 0, done.stderr  # bad rows are reported and skipped, not fatal
-    assert f"{path}:4: bad number in high: 'oops'" in done.stderr
+    assert f"{path}:4: 005930 2025-06-16: bad number in high: 'oops'" in done.stderr
     after = bar_keys()
     assert after - before == {
         ("005930", date(2025, 6, 12)), ("005930", date(2025, 6, 13)),
@@ -182,6 +182,48 @@ def test_bad_scan_requests_are_400_json_naming_the_field(staff: requests.Session
     assert response.json()["error"] == error and names in response.json()["message"], response.json()
     assert not ScanRun.objects.exists()
     assert staff.get(f"{staff.base}/healthz", timeout=30).status_code == 200  # type: ignore[attr-defined]
+
+
+HOSTILE_NUMBERS = [
+    ('{"top_n": Infinity}', "bad_json", "Infinity is not a JSON value"),
+    ('{"top_n": -Infinity}', "bad_json", "-Infinity is not a JSON value"),
+    ('{"top_n": NaN}', "bad_json", "NaN is not a JSON value"),
+    ('{"min_score": NaN}', "bad_json", "NaN is not a JSON value"),
+    ('{"top_n": 1e400}', "bad_request", "top_n must be a finite number, not inf"),
+    ('{"min_score": -1e400}', "bad_request", "min_score must be a finite number, not -inf"),
+    ('{"top_n": 100000000000000000000000000000000000000}', "bad_request", "top_n must be a whole number from 1 to 5,000"),
+    ('{"top_n": 1e30}', "bad_request", "top_n must be a whole number from 1 to 5,000"),
+    ('{"top_n": -3}', "bad_request", "top_n must be a whole number from 1 to 5,000, not -3"),
+    ('{"top_n": "5"}', "bad_request", "top_n must be a number or null, not '5'"),
+    ('{"top_n": true}', "bad_request", "top_n must be a number or null, not True"),
+    ('{"top_n": [5]}', "bad_request", "top_n must be a number or null, not [5]"),
+    ('{"min_score": false}', "bad_request", "min_score must be a number or null, not False"),
+    ('{"min_score": "high"}', "bad_request", "min_score must be a number or null, not 'high'"),
+]
+
+
+@pytest.mark.parametrize("endpoint", ["/api/scan", "/scan"])
+@pytest.mark.parametrize(("body", "error", "message"), HOSTILE_NUMBERS)
+def test_hostile_numbers_to_either_scan_api_are_a_clear_400(staff: requests.Session, endpoint: str, body: str,
+                                                            error: str, message: str) -> None:
+    """Infinity, NaN, overflowing, negative, huge, string and boolean numbers were a 500
+    (int(inf) raised inside the view) or a queued run no one meant. Survives: no ScanRun,
+    nothing queued, the server keeps serving."""
+    response = staff.post(f"{staff.base}{endpoint}", data=body.encode(),  # type: ignore[attr-defined]
+                          headers={"Content-Type": "application/json"}, timeout=30)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == error and message in response.json()["message"], response.json()
+    assert not ScanRun.objects.exists()
+    assert staff.get(f"{staff.base}/healthz", timeout=30).status_code == 200  # type: ignore[attr-defined]
+
+
+def test_a_hostile_wait_to_the_legacy_scan_is_a_clear_400(staff: requests.Session) -> None:
+    for query, message in (("wait=Infinity", "wait must be a finite number"), ("wait=nan", "wait must be a finite"),
+                           ("wait=-1", "wait must be between 0 and 600")):
+        response = staff.post(f"{staff.base}/scan?{query}", data=b"{}",  # type: ignore[attr-defined]
+                              headers={"Content-Type": "application/json"}, timeout=30)
+        assert response.status_code == 400 and message in response.json()["message"], (query, response.text)
+    assert not ScanRun.objects.exists()
 
 
 @pytest.mark.parametrize(

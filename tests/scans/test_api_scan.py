@@ -44,7 +44,7 @@ def test_a_staff_post_with_the_csrf_token_queues_a_scan_and_returns_its_id(queue
         response = _post(client, {"market": "KOSPI", "top_n": 5, "min_score": 60}, _token(client))
     assert response.status_code == 202
     run = ScanRun.objects.get()
-    assert response.json() == {"id": run.pk, "status": "queued", "url": f"/api/scans/{run.pk}"}
+    assert response.json() == {"id": run.pk, "status": "queued", "url": f"/api/scans/{run.pk}", "coalesced": False}
     assert run.parameters == {"market": "KOSPI", "top_n": 5, "min_score": 60.0, "date": None}
     assert run.triggered_by == "api:boss"
     assert queued == [{"run_id": run.pk}]
