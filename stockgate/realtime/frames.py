@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal, TypedDict
 
 from django.utils import timezone
@@ -17,6 +18,7 @@ ErrorCode = Literal[
     "rate_limited",
     "forbidden",
     "too_large",
+    "server_error",
 ]
 
 
@@ -48,15 +50,25 @@ def control(kind: str, **fields: Any) -> str:
     return encode({"type": kind, **fields})
 
 
+# An epoch as the server makes them ("1767225600-1a2b3c4d"), with room for older forms;
+# anything else (a lone surrogate, control characters, a megabyte) cannot name one.
+_EPOCH = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+# Redis and Lua hold seq as a 64-bit integer.
+MAX_SEQ = 2**53
+
+
 def parse_since(raw: object) -> Since | None | Literal["invalid"]:
     if raw is None:
         return None
+    if not isinstance(raw, dict):
+        return "invalid"
+    epoch, seq = raw.get("epoch"), raw.get("seq")
     if (
-        isinstance(raw, dict)
-        and isinstance(raw.get("epoch"), str)
-        and isinstance(raw.get("seq"), int)
-        and not isinstance(raw.get("seq"), bool)
-        and raw["seq"] >= 0
+        isinstance(epoch, str)
+        and _EPOCH.fullmatch(epoch)
+        and isinstance(seq, int)
+        and not isinstance(seq, bool)
+        and 0 <= seq <= MAX_SEQ
     ):
-        return {"epoch": raw["epoch"], "seq": raw["seq"]}
+        return {"epoch": epoch, "seq": seq}
     return "invalid"

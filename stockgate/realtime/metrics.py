@@ -28,3 +28,15 @@ DIRECT_SOCKETS = Gauge(
 DELIVERY_FAILURES = Counter("stockgate_layer_delivery_failures_total", "Group messages a consumer failed to handle")
 MALFORMED_MESSAGES = Counter("stockgate_layer_malformed_total", "Undecodable messages dropped by the channel layer")
 GAP_REPAIRS = Counter("stockgate_ws_gap_repairs_total", "Missed frames repaired by the server", ["how"])
+HANDLER_FAILURES = Counter(
+    "stockgate_ws_handler_failures_total", "Unexpected exceptions in a consumer's handlers (answered, not fatal)", ["place"]
+)
+SNAPSHOT_LOADS = Counter(
+    "stockgate_ws_snapshot_loads_total",
+    "Snapshots handed to sockets, by source: query (a provider ran), shared (joined a query in flight), cache",
+    ["source"],
+)
+REPLAYED_FRAMES = Counter("stockgate_ws_replayed_frames_total", "Frames replayed to sockets for `since`")
+PERMISSION_DROPS = Counter(
+    "stockgate_ws_permission_drops_total", "Held topics dropped because the session ended or the rule now denies"
+)
