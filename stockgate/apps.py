@@ -14,8 +14,10 @@ class StockgateConfig(AppConfig):
     def ready(self) -> None:
         from stockgate import checks
         from stockgate.ops import heartbeats, hooks
+        from stockgate.realtime import permissions
 
         checks.register_checks()
+        permissions.connect()
         heartbeats.connect()
         hooks.connect()
         _create_folders()

@@ -167,6 +167,18 @@ WS_HEARTBEAT_SECONDS = envfloat("WS_HEARTBEAT_SECONDS", 25.0)
 WS_IDLE_TIMEOUT_SECONDS = envfloat("WS_IDLE_TIMEOUT_SECONDS", 60.0)
 # Outgoing frames buffered per socket before it is closed as slow (4008).
 WS_SEND_QUEUE_FRAMES = tuned("WS_SEND_QUEUE_FRAMES", 256)
+# ...and outgoing bytes (UTF-8) buffered per socket before the same close.
+WS_SEND_QUEUE_BYTES = tuned("WS_SEND_QUEUE_BYTES", 1024 * 1024)
+# A topic's snapshot is reused this long while its (epoch, seq) is unchanged (one query per
+# topic per process for a burst of subscribers).
+WS_SNAPSHOT_CACHE_SECONDS = tuned("WS_SNAPSHOT_CACHE_SECONDS", 2.0)
+# A `since` further back than this many frames is answered with a snapshot instead...
+WS_REPLAY_MAX_FRAMES = tuned("WS_REPLAY_MAX_FRAMES", 200)
+# ...and so is any `since` once a socket has been replayed this many frames in the last minute.
+WS_REPLAY_FRAMES_PER_MINUTE = tuned("WS_REPLAY_FRAMES_PER_MINUTE", 1000)
+# Sockets holding topics restricted by WS_TOPIC_PERMISSIONS re-check their session this
+# often (a logout is acted on at once; this catches expiry and changed permissions).
+WS_PERMISSION_RECHECK_SECONDS = tuned("WS_PERMISSION_RECHECK_SECONDS", 300.0)
 # Frames kept per topic in Redis for `since` replay.
 WS_HISTORY_FRAMES = tuned("WS_HISTORY_FRAMES", 500)
 # topic prefix -> "authenticated" | "staff" | a permission codename ("app.codename").

@@ -129,3 +129,8 @@ def publish_safely(topic: str, message: dict[str, Any]) -> str | None:
         log.error("broadcast to %s failed (%s); the saved state reaches clients in their next snapshot", topic, exc)
         metrics.BROADCAST_FAILURES.labels(kind=topic.split(":")[0]).inc()
         return None
+
+
+def send_to_group(group: str, message: dict[str, Any]) -> None:
+    """A control message (not a topic frame) to every consumer in `group`, from sync code."""
+    _publishing_loop.run(get_channel_layer().group_send(group, message))

@@ -7,24 +7,23 @@ broadcast.py with group_send) and are handled in `realtime_frame` (delivery.py).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
 from typing import Any
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from stockgate.realtime import frames, metrics, presence, sequence, snapshots, wsstats
-from stockgate.realtime.broadcast import FRAME_EVENT, encode
+from stockgate.realtime import faultlog, frames, inbound, metrics, permissions, presence, sequence, snapshots, wsstats
+from stockgate.realtime.broadcast import FRAME_EVENT
 from stockgate.realtime.coalesce import PriceCoalescer
 from stockgate.realtime.delivery import TopicDelivery, TopicState
 from stockgate.realtime.layer import RESUBSCRIBED
-from stockgate.realtime.limits import InboundLimiter, Verdict
+from stockgate.realtime.limits import InboundLimiter, ReplayBudget, Verdict
 from stockgate.realtime.sender import FrameSender
+from stockgate.realtime.session_watch import SessionWatch
 from stockgate.realtime.topics import KNOWN_TOPIC_PATTERNS, group_for, is_valid_topic, topic_kind
 from stockgate.realtime.wire import outlet
 
@@ -38,13 +37,15 @@ CLOSE_SLOW = 4008
 _LAYER_EVENTS = frozenset({FRAME_EVENT, RESUBSCRIBED})
 
 
-class RealtimeConsumer(TopicDelivery, AsyncWebsocketConsumer):
+class RealtimeConsumer(SessionWatch, TopicDelivery, AsyncWebsocketConsumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.subs: dict[str, TopicState] = {}
         # Set once the socket is accepted; frames are written through it (sender.py).
         self.sender: FrameSender | None = None
         self.closing = False
+        self.counted = False  # the connections gauge counts this socket
+        self.released = False  # _release() ran
         self.tasks: list[asyncio.Task[None]] = []
         self.repairs: set[asyncio.Task[None]] = set()
         self.limiter = InboundLimiter(
@@ -52,6 +53,7 @@ class RealtimeConsumer(TopicDelivery, AsyncWebsocketConsumer):
             abuse_seconds=settings.WS_RATE_ABUSE_SECONDS,
             bad_per_minute=settings.WS_MAX_BAD_FRAMES_PER_MINUTE,
         )
+        self.replay_budget = ReplayBudget(settings.WS_REPLAY_FRAMES_PER_MINUTE)
         # Price topics are latest-wins, at most N frames a second per ticker (coalesce.py).
         rate = settings.PRICE_MAX_UPDATES_PER_SECOND
         self.coalescer = PriceCoalescer(rate, self._release_price) if rate > 0 else None
@@ -68,6 +70,14 @@ class RealtimeConsumer(TopicDelivery, AsyncWebsocketConsumer):
 
     # --- connection lifecycle ---
 
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        # Whatever ends the consumer (a handler's exception, cancellation, a close before
+        # Channels delivers websocket.disconnect), its bookkeeping is undone.
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._release()
+
     async def connect(self) -> None:
         loop = asyncio.get_running_loop()
         self.client_id = str(uuid.uuid4())
@@ -75,13 +85,15 @@ class RealtimeConsumer(TopicDelivery, AsyncWebsocketConsumer):
         await self.accept()
         metrics.CONNECTIONS.inc()
         wsstats.opened()
-        self.sender = FrameSender(outlet(self.base_send), settings.WS_SEND_QUEUE_FRAMES)
+        self.counted = True
+        self.sender = FrameSender(outlet(self.base_send), settings.WS_SEND_QUEUE_FRAMES, settings.WS_SEND_QUEUE_BYTES)
         # Group messages are handed to dispatch() as they arrive, without a task wakeup
         # per socket (layer.py); any other Channels layer delivers them through receive().
         attach = getattr(self.channel_layer, "attach", None)
         if attach is not None:
             attach(self.channel_name, self.dispatch)
         self.tasks = [loop.create_task(self._heartbeat_loop())]
+        await self._watch_session()
         self._queue(
             frames.control(
                 "connected",
@@ -96,7 +108,13 @@ class RealtimeConsumer(TopicDelivery, AsyncWebsocketConsumer):
                 await self._subscribe(topic, None)
 
     async def disconnect(self, code: int) -> None:
-        self.closing = True
+        await self._release()
+
+    async def _release(self) -> None:
+        """Undo everything the socket holds, once: gauges, groups, presence (price demand)."""
+        if self.released:
+            return
+        self.released = self.closing = True
         detach = getattr(self.channel_layer, "detach", None)
         if detach is not None:
             detach(self.channel_name)
@@ -104,18 +122,27 @@ class RealtimeConsumer(TopicDelivery, AsyncWebsocketConsumer):
             task.cancel()
         if self.sender is not None:
             self.sender.discard()
-        for topic in list(self.subs):
-            await self._leave(topic)
+        if self.counted:
+            self.counted = False
+            metrics.CONNECTIONS.dec()
+            wsstats.closed()
+        # Shielded: a cancelled consumer still gives back every topic's demand.
+        await asyncio.shield(self._leave_all())
+
+    async def _leave_all(self) -> None:
+        topics = list(self.subs)
         self.subs.clear()
-        metrics.CONNECTIONS.dec()
-        wsstats.closed()
+        for topic in topics:
+            self._forget(topic)
+        # At once rather than one after another: with Redis slow or away, 200 topics
+        # must not take 200 timeouts to give back.
+        await asyncio.gather(*(self._unlink(t) for t in topics), self._unwatch_session(), return_exceptions=True)
 
     async def _close(self, code: int) -> None:
         if self.closing:
             return
         self.closing = True
-        for topic in list(self.subs):
-            await self._leave(topic)
+        await self._leave_all()
         try:
             await self.close(code=code)
         except Exception:
@@ -126,6 +153,15 @@ class RealtimeConsumer(TopicDelivery, AsyncWebsocketConsumer):
     # --- inbound ---
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        try:
+            await self._receive(text_data, bytes_data)
+        except Exception:
+            # Redis or the database away, or a bug: the client hears so, the socket stays,
+            # and the log gets one traceback a minute, not one per frame (faultlog.py).
+            faultlog.failed("handling an inbound frame", "answered with a server_error frame")
+            self._error("server_error", "the server could not handle this frame now; try again later")
+
+    async def _receive(self, text_data: str | None, bytes_data: bytes | None) -> None:
         now = asyncio.get_running_loop().time()
         self.last_heard = now
         if self.closing:
@@ -147,13 +183,9 @@ class RealtimeConsumer(TopicDelivery, AsyncWebsocketConsumer):
         if text_data is None:
             await self._bad("bad_frame", "binary frames are not supported; send JSON text", now)
             return
-        try:
-            frame = json.loads(text_data)
-        except ValueError:
-            await self._bad("bad_json", "frame is not valid JSON", now)
-            return
-        if not isinstance(frame, dict):
-            await self._bad("bad_frame", "frame must be a JSON object", now)
+        frame = inbound.parse_frame(text_data)
+        if isinstance(frame, inbound.Refusal):
+            await self._bad(frame.code, frame.message, now)
             return
         await self._dispatch_frame(frame, now)
 
@@ -175,7 +207,7 @@ class RealtimeConsumer(TopicDelivery, AsyncWebsocketConsumer):
                 return
             since = frames.parse_since(frame.get("since"))
             if since == "invalid":
-                await self._bad("bad_frame", "'since' must be {\"epoch\": string, \"seq\": integer >= 0}", now)
+                await self._bad("bad_frame", "'since' must be {\"epoch\": string of [A-Za-z0-9._:-] (1-64), \"seq\": integer >= 0}", now)
                 return
             await self._subscribe(topic, since)
         else:
@@ -193,43 +225,50 @@ class RealtimeConsumer(TopicDelivery, AsyncWebsocketConsumer):
             self._error("unknown_topic", f"unknown topic {topic[:120]!r}")
             return
         state = self.subs.get(topic)
-        if state is None and len(self.subs) >= settings.WS_MAX_SUBSCRIPTIONS:
+        if state is not None:
+            # Already held: its frames keep flowing in order; no snapshot or replay again
+            # (a subscribe loop would otherwise be a database query per frame).
+            self._queue(frames.control("subscribed", topic=topic))
+            return
+        if len(self.subs) >= settings.WS_MAX_SUBSCRIPTIONS:
             self._error("too_many_subscriptions", f"at most {settings.WS_MAX_SUBSCRIPTIONS} subscriptions", topic)
             return
         if not await self._allowed(topic):
             self._error("forbidden", f"not allowed to subscribe to {topic}", topic)
             return
-        if state is None:
-            state = self.subs[topic] = TopicState()
-            await self._join(topic)
-        else:
-            state.pending = []
+        state = self.subs[topic] = TopicState()
         # The ack goes out only once the topic's position is known, so anything
         # published after a client sees `subscribed` reaches it.
         initial: list[str] = []
         try:
+            await self._join(topic)
             state.epoch, state.last_seq, initial = await self._initial_frames(topic, since)
         except Exception:
-            log.exception("snapshot for %s failed; live frames still flow", topic)
-        self._queue(frames.control("subscribed", topic=topic))
-        for frame in initial:
-            self._queue(frame)
-        self._release_pending(topic, state)
+            faultlog.failed(f"the snapshot of a {topic_kind(topic)} topic", "live frames still flow")
+        finally:
+            if self.subs.get(topic) is state and state.pending is not None:
+                self._queue(frames.control("subscribed", topic=topic))
+                for frame in initial:
+                    self._queue(frame)
+                self._release_pending(topic, state)
 
     async def _initial_frames(self, topic: str, since: frames.Since | None) -> tuple[str, int, list[str]]:
         if since is not None:
-            replayed = await sequence.replay(topic, since["epoch"], since["seq"])
+            # Bounded per `since` and per socket per minute (limits.ReplayBudget); beyond
+            # either the client gets the topic's (shared, cached) snapshot instead.
+            budget = self.replay_budget.available(asyncio.get_running_loop().time())
+            limit = min(settings.WS_REPLAY_MAX_FRAMES, budget)
+            replayed = await sequence.replay(topic, since["epoch"], since["seq"], limit) if limit > 0 else None
             if replayed is not None:
+                self.replay_budget.spend(len(replayed))
+                metrics.REPLAYED_FRAMES.inc(len(replayed))
                 last = since["seq"] + len(replayed)
                 return since["epoch"], last, [sequence.mark_replayed(f) for f in replayed]
-        epoch, seq = await sequence.current(topic)
-        message = await snapshots.snapshot_for(topic)
-        if message is None:
-            return epoch, seq, []
-        extra: dict[str, Any] = {"snapshot": True}
-        if since is not None:
-            extra["recovered"] = False
-        return epoch, seq, [encode({**message, "seq": seq, "epoch": epoch, **extra})]
+        snapshot = await snapshots.current(topic)
+        if snapshot.frame is None:
+            return snapshot.epoch, snapshot.seq, []
+        frame = snapshot.frame if since is None else snapshots.not_recovered(snapshot.frame)
+        return snapshot.epoch, snapshot.seq, [frame]
 
     async def _unsubscribe(self, topic: str) -> None:
         if not is_valid_topic(topic):
@@ -246,32 +285,30 @@ class RealtimeConsumer(TopicDelivery, AsyncWebsocketConsumer):
             await self.channel_layer.group_add(group_for(topic), self.channel_name)
         except Exception:
             # Redis is away: the layer keeps the group wanted and resubscribes it.
-            log.warning("joining %s failed; the layer resubscribes when Redis is back", topic, exc_info=True)
+            faultlog.failed("joining a topic's group", "the layer resubscribes when Redis is back", level=logging.WARNING)
         await presence.joined(topic)
 
     async def _leave(self, topic: str) -> None:
+        self._forget(topic)
+        await self._unlink(topic)
+
+    def _forget(self, topic: str) -> None:
+        """The process-local half of leaving a topic (never suspends)."""
         metrics.SUBSCRIPTIONS.labels(kind=topic_kind(topic)).dec()
         wsstats.left(topic)
         if self.coalescer is not None:
             self.coalescer.discard(topic)
+
+    async def _unlink(self, topic: str) -> None:
+        """The half that talks to Redis: the group, and the price demand (presence.py)."""
         try:
             await self.channel_layer.group_discard(group_for(topic), self.channel_name)
         except Exception:
-            log.warning("leaving %s failed", topic, exc_info=True)
+            faultlog.failed("leaving a topic's group", "the layer drops it with the connection", level=logging.WARNING)
         await presence.left(topic)
 
     async def _allowed(self, topic: str) -> bool:
-        rule = _permission_rule(topic)
-        if rule is None:
-            return True
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            return False
-        if rule == "authenticated":
-            return True
-        if rule == "staff":
-            return bool(user.is_staff)
-        return bool(await database_sync_to_async(user.has_perm)(rule))
+        return await permissions.allowed(self.scope.get("user"), topic)
 
     # --- outbound ---
 
@@ -297,9 +334,7 @@ class RealtimeConsumer(TopicDelivery, AsyncWebsocketConsumer):
     async def _close_slow(self) -> None:
         for task in [*self.tasks, *self.repairs]:
             task.cancel()
-        for topic in list(self.subs):
-            await self._leave(topic)
-        self.subs.clear()
+        await self._leave_all()
         await self.close(code=CLOSE_SLOW)
 
     async def _flush_then_close(self, code: int) -> None:
@@ -325,8 +360,4 @@ class RealtimeConsumer(TopicDelivery, AsyncWebsocketConsumer):
 
 
 def _permission_rule(topic: str) -> str | None:
-    rules: dict[str, str] = settings.WS_TOPIC_PERMISSIONS
-    for key in (topic, topic_kind(topic)):
-        if key in rules:
-            return rules[key]
-    return None
+    return permissions.rule_for(topic)

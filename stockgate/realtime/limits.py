@@ -52,3 +52,23 @@ class InboundLimiter:
         while self._bad and self._bad[0] <= now - 60:
             self._bad.popleft()
         return len(self._bad) > self.bad_per_minute
+
+
+class ReplayBudget:
+    """Frames one connection may be replayed for `since`: a bucket of `per_minute` frames
+    that refills evenly over a minute. A `since` beyond it is answered with a snapshot
+    (one shared, cached read) instead of a long history read per subscribe frame."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.capacity = float(per_minute)
+        self.tokens = float(per_minute)
+        self._at: float | None = None
+
+    def available(self, now: float) -> int:
+        if self._at is not None:
+            self.tokens = min(self.capacity, self.tokens + (now - self._at) * self.capacity / 60.0)
+        self._at = now
+        return int(self.tokens)
+
+    def spend(self, frames: int) -> None:
+        self.tokens = max(0.0, self.tokens - frames)

@@ -12,6 +12,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from stockgate.realtime import faultlog
+
 log = logging.getLogger(__name__)
 
 DemandHook = Callable[[str, bool], Awaitable[None]]
@@ -61,4 +63,5 @@ async def _notify(topic: str, wanted: bool) -> None:
         try:
             await hook(topic, wanted)
         except Exception:
-            log.warning("demand hook failed for %s", topic, exc_info=True)
+            # Redis away: one traceback a minute, not one per subscribe (faultlog.py).
+            faultlog.failed("a demand hook", "the demand set is rewritten at its next renewal", level=logging.WARNING)

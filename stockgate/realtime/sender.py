@@ -7,7 +7,9 @@ written straight away: on the fast path (wire.py) its bytes go to the transport;
 the ASGI send of uvicorn and daphne, which does not suspend while the transport is
 writable, is driven one step and completes. Only when it does suspend (the transport
 is paused: the client reads slowly) does a task take over the rest of that send and
-the frames queued behind it, bounded by WS_SEND_QUEUE_FRAMES.
+the frames queued behind it, bounded by WS_SEND_QUEUE_FRAMES frames and by
+WS_SEND_QUEUE_BYTES bytes (UTF-8), whichever is reached first: a few large snapshots or
+replays must not hold megabytes per socket.
 """
 
 from __future__ import annotations
@@ -37,15 +39,22 @@ def _count_frame() -> None:
     _unreported_frames += 1
 
 
+def utf8_size(frame: str) -> int:
+    """The frame's size on the wire (frames keep Korean text as UTF-8, not escaped)."""
+    return len(frame) if frame.isascii() else len(frame.encode())
+
+
 class FrameSender:
     """One socket's outbound frames: in order, never blocking the caller, bounded."""
 
-    __slots__ = ("outlet", "limit", "outbox", "draining", "gone")
+    __slots__ = ("outlet", "limit", "limit_bytes", "outbox", "queued_bytes", "draining", "gone")
 
-    def __init__(self, outlet: Outlet, limit: int) -> None:
+    def __init__(self, outlet: Outlet, limit: int, limit_bytes: int) -> None:
         self.outlet = outlet
         self.limit = limit
+        self.limit_bytes = limit_bytes
         self.outbox: deque[str] = deque()
+        self.queued_bytes = 0
         self.draining: asyncio.Task[None] | None = None
         self.gone = False  # the socket failed under a send, or was discarded
         if outlet.direct:
@@ -56,9 +65,11 @@ class FrameSender:
         if self.gone:
             return True
         if self.draining is not None:
-            if len(self.outbox) >= self.limit:
-                return False
+            size = utf8_size(frame)
+            if len(self.outbox) >= self.limit or (self.outbox and self.queued_bytes + size > self.limit_bytes):
+                return False  # (an empty queue takes any one frame: a big snapshot alone is not "slow")
             self.outbox.append(frame)
+            self.queued_bytes += size
             return True
         try:
             if self.outlet.write_now(frame):
@@ -79,7 +90,9 @@ class FrameSender:
             await rest
             _count_frame()
             while self.outbox:
-                await self.outlet.send({"type": "websocket.send", "text": self.outbox.popleft()})
+                frame = self.outbox.popleft()
+                self.queued_bytes -= utf8_size(frame)
+                await self.outlet.send({"type": "websocket.send", "text": frame})
                 _count_frame()
         except asyncio.CancelledError:
             raise
@@ -105,6 +118,7 @@ class FrameSender:
         """Drop what is queued and stop writing; returns how many frames were dropped."""
         dropped = len(self.outbox)
         self.outbox.clear()
+        self.queued_bytes = 0
         self._gone()
         if self.draining is not None:
             self.draining.cancel()

@@ -33,7 +33,8 @@ redis.call('LTRIM', KEYS[3], -tonumber(ARGV[3]), -1)
 return frame
 """
 
-# Returns {'ok', frame...} when every frame after `since` is still held, else {'gone'}.
+# Returns {'ok', frame...} when every frame after `since` is still held, else {'gone'};
+# also {'gone'} when more than ARGV[3] frames are missing (0: no limit).
 REPLAY_LUA = """
 local epoch = redis.call('GET', KEYS[1])
 if (not epoch) or epoch ~= ARGV[1] then return {'gone'} end
@@ -42,6 +43,8 @@ local since = tonumber(ARGV[2])
 if since > last or since < 0 then return {'gone'} end
 local n = last - since
 if n == 0 then return {'ok'} end
+local limit = tonumber(ARGV[3])
+if limit > 0 and n > limit then return {'gone'} end
 if n > redis.call('LLEN', KEYS[3]) then return {'gone'} end
 local frames = redis.call('LRANGE', KEYS[3], -n, -1)
 table.insert(frames, 1, 'ok')
@@ -93,12 +96,13 @@ def publish_args(topic: str, body: str) -> tuple[list[str], list[str | int]]:
     return keys_for(topic).as_list(), [new_epoch(), body, settings.WS_HISTORY_FRAMES]
 
 
-async def replay(topic: str, epoch: str, seq: int) -> list[str] | None:
-    """Every frame after `seq` in `epoch`, in order; None when they are gone."""
+async def replay(topic: str, epoch: str, seq: int, limit: int = 0) -> list[str] | None:
+    """Every frame after `seq` in `epoch`, in order; None when they are gone, or when
+    there are more than `limit` of them (0: as many as the history holds)."""
     from stockgate.realtime.redis_conn import async_client
 
     keys = keys_for(topic)
-    reply = await async_client().eval(REPLAY_LUA, 3, *keys.as_list(), epoch, seq)
+    reply = await async_client().eval(REPLAY_LUA, 3, *keys.as_list(), epoch, seq, limit)
     if not reply or reply[0] != b"ok":
         return None
     return [frame.decode() for frame in reply[1:]]
