@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from django.db import connections, transaction
 
+from marketgate.data import bar_cache
 from marketgate.data.adjustment_store import describe, refresh_adjustments_and_breaches
 from marketgate.data.bar_rows import BAR_ALIASES, BAR_REQUIRED, NUMERIC, number_text, tick_flags, validate_bars
 from marketgate.data.bulk import ensure_instruments, upsert_daily_bars
@@ -251,6 +252,7 @@ def import_bars(
         report.adjustments, breaches = refresh_adjustments_and_breaches(
             report.tickers, report.first_date, report.last_date)
         report.flagged.extend(_breach_flags(breaches, rows_by_file))
+    bar_cache.refresh()
     return report
 
 
