@@ -350,9 +350,11 @@ def _build(state: DatabaseState, sessions: int) -> CachedBars | None:
     return from_frame(frame, identity=state.identity, snapshot=state.snapshot, from_date=first)
 
 
-def current(*, save: bool = True) -> CachedBars | None:
+def current(*, save: bool = True, rebuild: bool = True) -> CachedBars | None:
     """The cache brought up to date with the database (None: disabled, unavailable, or
-    no bars). Saves the result when it changed, unless this transaction wrote anything."""
+    no bars). Saves the result when it changed, unless this transaction wrote anything.
+    `rebuild=False`: only an incremental update; when the file would have to be built
+    from scratch, leave that to the next reader (None)."""
     if not enabled():
         return None
     sessions = int(settings.BAR_CACHE_SESSIONS)
@@ -371,12 +373,16 @@ def current(*, save: bool = True) -> CachedBars | None:
     except CacheUnusable as exc:
         if str(exc) != "no cache file yet":
             log.warning("bar cache %s not used: %s; rebuilding from the database", path, exc)
+        if not rebuild:
+            return None
         bars = _build(state, sessions)
         if bars is not None and save:
             _save(path, bars)
         return bars
     dirty, everything = changed_dates(bars.snapshot)
     if everything:
+        if not rebuild:
+            return None
         bars = _build(state, sessions)
         if bars is not None and save:
             _save(path, bars)
@@ -400,15 +406,17 @@ def cached_bars(start: date, end: date) -> pd.DataFrame | None:
     return adjusted_frame(bars, start, end)
 
 
-def refresh() -> None:
+def refresh(*, rebuild: bool = True) -> None:
     """Bring the cache file up to date now (after an ingest or an import), so the next
-    scan finds it ready; after the surrounding transaction commits. Never raises."""
+    scan finds it ready; after the surrounding transaction commits. Never raises.
+    `rebuild=False` (a bulk import): update the file when that is incremental, but leave
+    a build from scratch to the next scan rather than make the import wait for it."""
     if not enabled():
         return
 
     def run() -> None:
         try:
-            current()
+            current(rebuild=rebuild)
         except Exception:
             log.exception("bar cache: refresh failed; the next scan reads the database and retries")
 

@@ -252,7 +252,7 @@ def import_bars(
         report.adjustments, breaches = refresh_adjustments_and_breaches(
             report.tickers, report.first_date, report.last_date)
         report.flagged.extend(_breach_flags(breaches, rows_by_file))
-    bar_cache.refresh()
+    bar_cache.refresh(rebuild=False)
     return report
 
 

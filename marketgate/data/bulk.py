@@ -105,10 +105,10 @@ class BulkLoad:
     def note(self, frame: pd.DataFrame) -> None:
         """Remember the chunk's keys: a key in two chunks must be settled before the
         unique index is built (the later row wins, as an upsert would)."""
-        for ticker in frame["ticker"].unique():
-            self._ids.setdefault(ticker, len(self._ids))
+        codes, names = pd.factorize(frame["ticker"])
+        ids = np.array([self._ids.setdefault(name, len(self._ids)) for name in names], dtype="int64")
         days = pd.to_datetime(frame["date"]).to_numpy().astype("datetime64[D]").astype("int64")
-        self._keys.append(frame["ticker"].map(self._ids).to_numpy(dtype="int64") * 1_000_000 + days)
+        self._keys.append(ids[codes] * 1_000_000 + days)
 
     def finish(self) -> None:
         """Build what was dropped (inside the file's transaction); a no-op otherwise."""
@@ -207,14 +207,18 @@ def binary_copy_rows(rows: pd.DataFrame) -> bytes | None:
     per-row Python); None when a value does not fit the fixed layout (tickers of
     different lengths, missing or fractional integers): the caller sends CSV instead,
     whose errors name the row."""
-    ticker = rows["ticker"].to_numpy(dtype=object).astype("U")
-    width = ticker.dtype.itemsize // 4
-    if not width or not (np.char.str_len(ticker) == width).all():
+    # Tickers repeat (a few thousand among a million rows): encode each once.
+    codes, names = pd.factorize(rows["ticker"], use_na_sentinel=True)
+    if (codes < 0).any():
         return None
     try:
-        encoded = np.char.encode(ticker, "ascii")
+        unique = [str(name).encode("ascii") for name in names]
     except UnicodeEncodeError:
         return None
+    width = len(unique[0]) if unique else 0
+    if not width or any(len(u) != width for u in unique):
+        return None
+    encoded = np.array(unique, dtype=f"S{width}")[codes]
     volume = rows["volume"].to_numpy(dtype=np.float64, na_value=np.nan)
     value = rows["traded_value"].to_numpy(dtype=np.float64, na_value=np.nan)
     halted = rows["halted"]
