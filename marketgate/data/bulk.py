@@ -10,6 +10,7 @@ duplicates them.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -143,15 +144,17 @@ def _copy_upsert_bars(frame: pd.DataFrame, using: str, load: BulkLoad | None = N
     with transaction.atomic(using=using), connections[using].cursor() as cursor:
         if load is not None and not load.decided:
             load.decide(cursor, len(frame))
+        dates = frame["date"].unique()
         if load is not None and load.unindexed:
             load.note(frame)
-            _copy(cursor, f'"{table}" ({quoted})', fmt, data)
+            with dates_logged(cursor, dates):
+                _copy(cursor, f'"{table}" ({quoted})', fmt, data)
             return len(frame)
         if not _any_stored(cursor, table, ticker_column, frame):
             # Nothing of this batch is stored yet (a first import, or new sessions): COPY
             # straight into the table, no staging and no speculative insertion.
             try:
-                with transaction.atomic(using=using):
+                with transaction.atomic(using=using), dates_logged(cursor, dates):
                     _copy(cursor, f'"{table}" ({quoted})', fmt, data)
                     return len(frame)
             except IntegrityError:
@@ -164,14 +167,15 @@ def _copy_upsert_bars(frame: pd.DataFrame, using: str, load: BulkLoad | None = N
         )
         cursor.execute("TRUNCATE import_dailybar")
         _copy(cursor, "import_dailybar", fmt, data)
-        cursor.execute(
-            f'INSERT INTO "{table}" ({quoted}) '
-            "SELECT ticker, date, open, high, low, close, volume, traded_value, halted FROM import_dailybar "
-            f'ON CONFLICT ("{ticker_column}", "date") DO UPDATE SET {updates} '
-            # An unchanged row is not rewritten: re-importing a file costs reads, not writes.
-            f"WHERE ({old}) IS DISTINCT FROM ({new})"
-        )
-        return cursor.rowcount
+        with dates_logged(cursor, dates):
+            cursor.execute(
+                f'INSERT INTO "{table}" ({quoted}) '
+                "SELECT ticker, date, open, high, low, close, volume, traded_value, halted FROM import_dailybar "
+                f'ON CONFLICT ("{ticker_column}", "date") DO UPDATE SET {updates} '
+                # An unchanged row is not rewritten: re-importing a file costs reads, not writes.
+                f"WHERE ({old}) IS DISTINCT FROM ({new})"
+            )
+            return cursor.rowcount
 
 
 def _copy(cursor, target: str, fmt: str, data: bytes | str) -> None:  # type: ignore[no-untyped-def]
@@ -179,6 +183,32 @@ def _copy(cursor, target: str, fmt: str, data: bytes | str) -> None:  # type: ig
         view = memoryview(data) if isinstance(data, bytes) else data
         for start in range(0, len(data), COPY_BLOCK):
             copy.write(view[start : start + COPY_BLOCK])
+
+
+@contextmanager
+def dates_logged(cursor, dates: Iterable[object]):  # type: ignore[no-untyped-def]
+    """Insert bars of `dates` inside this block: they are logged here, once per date,
+    for the bar cache (marketgate_barchange), instead of by the insert trigger, which
+    without this logs "dates unknown". PostgreSQL only."""
+    days = sorted({pd.Timestamp(d).date() for d in dates})
+    cursor.execute("INSERT INTO marketgate_barchange (date) SELECT unnest(%s::date[])", [days])
+    cursor.execute("SELECT set_config('stockgate.bar_dates_logged', 'on', true)")
+    try:
+        yield
+    finally:
+        cursor.execute("SELECT set_config('stockgate.bar_dates_logged', 'off', true)")
+
+
+@contextmanager
+def bar_dates(dates: Iterable[object], *, using: str = "default"):  # type: ignore[no-untyped-def]
+    """Around an ORM insert of daily bars of `dates` (one transaction): log the dates for
+    the bar cache, so it re-reads those dates rather than everything."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(using=using), connection.cursor() as cursor, dates_logged(cursor, dates):
+        yield
 
 
 def _any_stored(cursor, table: str, ticker_column: str, frame: pd.DataFrame) -> bool:  # type: ignore[no-untyped-def]

@@ -1,7 +1,8 @@
 """The bar change log: which session dates' bars changed, by which transaction.
 
-Every statement that inserts, updates or deletes daily bars appends one row per date it
-touched (a TRUNCATE appends one row with no date: everything changed). The scan's bar
+Every statement that updates or deletes daily bars appends one row per date it touched;
+the bulk writers log the dates they insert themselves; any other insert, and a
+TRUNCATE, appends one row with no date (everything may have changed). The scan's bar
 cache (signals/scans/bar_cache.py) compares these rows with the snapshot it was built
 at, so a write by any path — import, ingest, admin, SQL — is seen. PostgreSQL only.
 """
@@ -25,8 +26,18 @@ BEGIN
     ELSIF TG_OP = 'UPDATE' THEN
         INSERT INTO marketgate_barchange (date)
             SELECT date FROM new_rows UNION SELECT date FROM old_rows;
-    ELSE
-        INSERT INTO marketgate_barchange (date) SELECT DISTINCT date FROM new_rows;
+    END IF;
+    RETURN NULL;
+END $$;
+
+-- Inserts: the bulk writers (marketgate/data/bulk.py) log the dates they write
+-- themselves and say so for the statement (stockgate.bar_dates_logged = on); a
+-- transition table of a million inserted rows cost a fifth of the COPY. Any other
+-- insert logs "dates unknown" (a full re-read for the cache).
+CREATE FUNCTION marketgate_log_bar_inserts() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF coalesce(current_setting('stockgate.bar_dates_logged', true), '') <> 'on' THEN
+        INSERT INTO marketgate_barchange (date) VALUES (NULL);
     END IF;
     RETURN NULL;
 END $$;
@@ -38,7 +49,7 @@ BEGIN
 END $$;
 
 CREATE TRIGGER marketgate_dailybar_inserted AFTER INSERT ON {TABLE}
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION marketgate_log_bar_rows();
+    FOR EACH STATEMENT EXECUTE FUNCTION marketgate_log_bar_inserts();
 CREATE TRIGGER marketgate_dailybar_updated AFTER UPDATE ON {TABLE}
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION marketgate_log_bar_rows();
 CREATE TRIGGER marketgate_dailybar_deleted AFTER DELETE ON {TABLE}
@@ -54,6 +65,7 @@ DROP TRIGGER IF EXISTS marketgate_dailybar_deleted ON {TABLE};
 DROP TRIGGER IF EXISTS marketgate_dailybar_truncated ON {TABLE};
 DROP FUNCTION IF EXISTS marketgate_log_bar_rows();
 DROP FUNCTION IF EXISTS marketgate_log_bar_truncate();
+DROP FUNCTION IF EXISTS marketgate_log_bar_inserts();
 DROP TABLE IF EXISTS marketgate_barchange;
 """
 

@@ -97,6 +97,13 @@ def test_cached_bars_equal_a_fresh_read_after_ingest_correction_and_split(cache)
     assert DAYS[-5] not in set(cached["date"].dt.date)
     assert cached.loc[(cached["ticker"] == "000020") & (cached["date"] == pd.Timestamp(DAYS[-3])), "close"].item() == 7000.0
 
+    # A bar added one by one (the admin's "add"): the insert trigger cannot name its
+    # date, so the whole window is re-read.
+    bulk.ensure_instruments(["000040"])
+    DailyBar.objects.create(instrument_id="000040", date=DAYS[-4], open=10, high=11, low=9, close=10, volume=5)
+    cached = assert_same(DAYS[-25], NEXT_DAY)
+    assert "000040" in set(cached["ticker"])
+
     # A 2:1 split on the new session: detected and stored as a factor, which every read
     # applies to the history before it (the stored bars stay as traded).
     store(bars_frame(tickers=("000030",), days=(NEXT_DAY,), base=0.0).assign(
