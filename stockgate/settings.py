@@ -257,6 +257,12 @@ SCAN_TIME_LIMIT = tuned("SCAN_TIME_LIMIT", 300)
 # Scans queued or running at once over the HTTP APIs (one running + a small queue); more
 # are refused with 429 unless identical to one still queued (signals/scans/admission.py).
 SCAN_QUEUE_MAX = tuned("SCAN_QUEUE_MAX", 3)
+# The bar cache (marketgate/data/bar_cache.py): the last this many sessions of daily bars
+# in one file per database under BAR_CACHE_DIR, so a scan does not wait on the database
+# read. 0 turns it off (scans read the database). It must cover the scan's window
+# (history_sessions + 20 = 320 by default).
+BAR_CACHE_SESSIONS = tuned("BAR_CACHE_SESSIONS", 400)
+BAR_CACHE_DIR = VAR_DIR / "cache"
 # First retry delay of a scan whose database connection dropped (doubles each retry).
 SCAN_RETRY_BACKOFF_SECONDS = tuned("SCAN_RETRY_BACKOFF_SECONDS", 30)
 # Sessions after the signal date in which the entry may fill; unfilled after them: expired.

@@ -5,6 +5,8 @@ prefix so a test run never touches a running system's keys.
 """
 
 import os
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@localhost:5432/stockgate")
 os.environ.setdefault("REDIS_URL", "redis://localhost:6379/14")
@@ -18,5 +20,8 @@ os.environ.setdefault("CELERY_QUEUE", f"stockgate-test-{RUN_ID}")
 from stockgate.settings import *  # noqa: E402,F403
 
 DATABASES["default"]["TEST"] = {"NAME": f"test_stockgate_{RUN_ID}"}  # noqa: F405
+
+# This run's bar cache files, away from var/ and from other runs.
+BAR_CACHE_DIR = Path(tempfile.gettempdir()) / f"stockgate-test-{RUN_ID}" / "cache"
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

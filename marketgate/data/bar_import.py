@@ -33,9 +33,10 @@ import numpy as np
 import pandas as pd
 from django.db import connections, transaction
 
+from marketgate.data import bar_cache
 from marketgate.data.adjustment_store import describe, refresh_adjustments_and_breaches
 from marketgate.data.bar_rows import BAR_ALIASES, BAR_REQUIRED, NUMERIC, number_text, tick_flags, validate_bars
-from marketgate.data.bulk import ensure_instruments, upsert_daily_bars
+from marketgate.data.bulk import BulkLoad, ensure_instruments, upsert_daily_bars
 from marketgate.data.corporate_actions import snap_ratio
 from marketgate.data.csv_reader import (
     CsvFormatError,
@@ -251,6 +252,7 @@ def import_bars(
         report.adjustments, breaches = refresh_adjustments_and_breaches(
             report.tickers, report.first_date, report.last_date)
         report.flagged.extend(_breach_flags(breaches, rows_by_file))
+    bar_cache.refresh(rebuild=False)
     return report
 
 
@@ -308,6 +310,7 @@ def _import_bar_file(
     known: set[str] = set()
     instruments = pd.DataFrame(columns=["market", "kind"])
     duplicates = _Duplicates()
+    load = BulkLoad(using)
     rows_in_file = 0
     with _progress(path, progress) as bar:
         parsed = ((chunk, validate_bars(chunk.frame, str(path))) for chunk in read_chunks(path, mapping, chunksize, numeric=NUMERIC))
@@ -324,10 +327,11 @@ def _import_bar_file(
                 known |= new
                 instruments = pd.concat([instruments, _instrument_grid(new, using)])
             report.flagged.extend(sorted(valid.flags + tick_flags(frame, instruments, str(path)), key=lambda p: p.line))
-            report.rows_written += upsert_daily_bars(frame, using=using, method=method)
+            report.rows_written += upsert_daily_bars(frame, using=using, method=method, load=load)
             _note_range(report, frame)
             report.halted += int(frame["halted"].sum())
             bar.update(chunk.bytes_read - bar.n)
+    load.finish()
     if rows_in_file == 0:
         raise CsvFormatError(f"{path}: empty file (a header but no data rows)")
     report.rows_read += rows_in_file

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from marketgate.data import bulk
+from marketgate.data import bar_cache, bulk
 from marketgate.data.adjustment_store import adjusted, describe, refresh_adjustments
 from marketgate.data.bar_catch_up import fetch_missing_bars, universe
 from marketgate.data.breadth import derive_breadth
@@ -70,6 +70,7 @@ def ingest(provider: MarketDataProvider, start: date, end: date, *, listing: boo
         bulk.ensure_instruments(bars["ticker"])
         report.bars = bulk.upsert_daily_bars(bars)
         report.adjustments = describe(refresh_adjustments(bars["ticker"].unique(), start, end))
+        bar_cache.refresh()  # the scan that follows the ingest finds the new session cached
     for index in ("KOSPI", "KOSDAQ"):
         frame = provider.index_bars(index, start, end)  # type: ignore[arg-type]
         report.index_bars[index] = bulk.upsert_index_bars(index, frame) if not frame.empty else 0

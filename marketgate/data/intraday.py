@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db.models import Max, Min
 
 from marketgate import calendar
+from marketgate.data import bulk
 from marketgate.feeds import clock
 from marketgate.feeds.bars import MinuteBar
 from marketgate.feeds.quotes import quotes_key
@@ -109,7 +110,8 @@ def complete_daily_bars(wall_now: datetime) -> int:
             high = max(x for x in (r.get("day_high"), stats and stats["high"], price) if x)
             low = min(x for x in (r.get("day_low"), stats and stats["low"], price) if x)
             rows.append(DailyBar(instrument_id=r["ticker"], date=day, open=opens, high=high, low=low, close=price, volume=int(r["volume"])))
-        DailyBar.objects.bulk_create(rows, ignore_conflicts=True)
+        with bulk.bar_dates([day]):
+            DailyBar.objects.bulk_create(rows, ignore_conflicts=True)
         written += len(rows)
         client.set(done_key, "1", ex=int(timedelta(days=3).total_seconds()))
     return written

@@ -1,46 +1,23 @@
 """Read the market the scanner needs out of the database in one pass.
 
 Only the last `sessions` distinct bar dates up to the scan date are read: the scanner
-looks at 300 clean sessions per ticker, and a few more dates leave room for halts. On
-PostgreSQL the rows stream out with COPY into pandas' CSV parser, which is several times
-faster than building ~900,000 Python tuples; other databases (the embedded SQLite
-default) take the plain cursor path.
+looks at 300 clean sessions per ticker, and a few more dates leave room for halts.
+The rows come from the bar cache (marketgate/data/bar_cache.py) when it can serve the
+window, else straight from the database (marketgate/data/bar_reads.py).
 """
 
 from __future__ import annotations
 
-import io
 from datetime import date
 
-import numpy as np
 import pandas as pd
-from django.db import connection
 
+from marketgate.data.bar_reads import BAR_COLUMNS, bar_window_start, select_bars
 from marketgate.models import DailyBar, Instrument
 
-BAR_COLUMNS = ["ticker", "date", "open", "high", "low", "close", "volume", "traded_value", "halted"]
+__all__ = ["BAR_COLUMNS", "INSTRUMENT_COLUMNS", "bar_window_start", "latest_bar_date", "load_bars", "load_instruments"]
+
 INSTRUMENT_COLUMNS = ["ticker", "name", "market", "kind"]
-
-
-def bar_window_start(as_of: date, sessions: int) -> date | None:
-    """The oldest of the last `sessions` distinct bar dates up to `as_of` (None: no bars)."""
-    table = DailyBar._meta.db_table
-    # A loose index scan: one index probe per date ("the latest date before the last
-    # one"), so 320 probes instead of reading every bar to find the distinct dates.
-    sql = (
-        f"WITH RECURSIVE recent(d, n) AS ("
-        f"SELECT MAX(date), 1 FROM {table} WHERE date <= %s "
-        f"UNION ALL SELECT (SELECT MAX(date) FROM {table} WHERE date < recent.d), n + 1 "
-        f"FROM recent WHERE recent.d IS NOT NULL AND n < %s) "
-        f"SELECT MIN(d) FROM recent"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [as_of, sessions])
-        row = cursor.fetchone()
-    value = row[0] if row else None
-    if isinstance(value, str):  # SQLite returns text
-        value = date.fromisoformat(value)
-    return value
 
 
 def latest_bar_date(as_of: date) -> date | None:
@@ -48,50 +25,8 @@ def latest_bar_date(as_of: date) -> date | None:
 
 
 def load_bars(start: date, end: date) -> pd.DataFrame:
-    """Every bar with start <= date <= end, as the long frame `scan()` takes."""
-    table = DailyBar._meta.db_table
-    select = (
-        f"SELECT ticker, date, open, high, low, close, volume, traded_value, halted FROM {table} "
-        f"WHERE date >= %s AND date <= %s"  # no ORDER BY: the panel sorts faster than the server
-    )
-    if connection.vendor == "postgresql":
-        frame = _copy_frame(select, start, end)
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute(select, [start, end])
-            frame = pd.DataFrame(cursor.fetchall(), columns=BAR_COLUMNS)
-        frame["date"] = pd.to_datetime(frame["date"])
-        frame["halted"] = frame["halted"].astype(bool)
-    return frame
-
-
-def _copy_frame(select: str, start: date, end: date) -> pd.DataFrame:
-    from psycopg import sql
-
-    connection.ensure_connection()
-    raw = connection.connection
-    statement = sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv)").format(
-        sql.SQL(select.replace("%s", "{}")).format(sql.Literal(start), sql.Literal(end))
-    )
-    buffer = io.BytesIO()
-    # The raw cursor bypasses Django's error translation: without it a connection lost
-    # mid-COPY raises psycopg's OperationalError, which the scan task's retry (and
-    # Django's check of dead connections) would not recognise.
-    with connection.wrap_database_errors, raw.cursor() as cursor, cursor.copy(statement) as copy:
-        for block in copy:
-            buffer.write(block)
-    buffer.seek(0)
-    frame = pd.read_csv(
-        buffer,
-        names=BAR_COLUMNS,
-        header=None,
-        dtype={"ticker": str, "open": float, "high": float, "low": float, "close": float,
-               "volume": float, "traded_value": float, "halted": str},
-        engine="c",
-    )
-    frame["date"] = pd.to_datetime(frame["date"], format="%Y-%m-%d")
-    frame["halted"] = (frame["halted"].to_numpy() == "t").astype(np.bool_)
-    return frame
+    """Every bar with start <= date <= end, as the long frame `scan()` takes (raw, as stored)."""
+    return select_bars("date >= %s AND date <= %s", [start, end])
 
 
 def load_instruments() -> pd.DataFrame:

@@ -29,6 +29,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from marketgate import calendar
+from marketgate.data import bar_cache
 from marketgate.data.adjustment_store import adjusted
 from marketgate.models import MarketGate
 from signals.models import ScanRun, ScanStatus, Signal
@@ -229,7 +230,9 @@ def load_market(as_of: date, params: ScanParams, *, strict: bool):
     assert start is not None
     # Indicators, MAs and bases run on split-adjusted history; the scan date's own prices
     # (entry, stop, display) are the traded ones, since adjustment only rescales earlier bars.
-    bars = adjusted(loading.load_bars(start, latest), until=latest)
+    bars = bar_cache.cached_bars(start, latest)
+    if bars is None:
+        bars = adjusted(loading.load_bars(start, latest), until=latest)
     return bars, loading.load_instruments()
 
 
