@@ -14,11 +14,10 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from stockgate.realtime import frames, metrics, presence, sequence, snapshots, wsstats
+from stockgate.realtime import frames, metrics, permissions, presence, sequence, snapshots, wsstats
 from stockgate.realtime.broadcast import FRAME_EVENT, encode
 from stockgate.realtime.coalesce import PriceCoalescer
 from stockgate.realtime.delivery import TopicDelivery, TopicState
@@ -261,17 +260,7 @@ class RealtimeConsumer(TopicDelivery, AsyncWebsocketConsumer):
         await presence.left(topic)
 
     async def _allowed(self, topic: str) -> bool:
-        rule = _permission_rule(topic)
-        if rule is None:
-            return True
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            return False
-        if rule == "authenticated":
-            return True
-        if rule == "staff":
-            return bool(user.is_staff)
-        return bool(await database_sync_to_async(user.has_perm)(rule))
+        return await permissions.amay_read(self.scope.get("user"), topic)
 
     # --- outbound ---
 
@@ -323,10 +312,3 @@ class RealtimeConsumer(TopicDelivery, AsyncWebsocketConsumer):
                 self._queue(frames.control("ping", timestamp=frames.now_iso()))
                 next_ping = now + interval
 
-
-def _permission_rule(topic: str) -> str | None:
-    rules: dict[str, str] = settings.WS_TOPIC_PERMISSIONS
-    for key in (topic, topic_kind(topic)):
-        if key in rules:
-            return rules[key]
-    return None
