@@ -10,6 +10,7 @@ starts, demo data).
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from redis.asyncio.retry import Retry as AsyncRetry
@@ -17,6 +18,7 @@ from redis.backoff import ExponentialWithJitterBackoff
 
 from stockgate.dburl import parse_database_url
 from stockgate.env import Tuning, env, envbool, envfloat, envint, envlist
+from stockgate.secret_key import weakness as secret_key_weakness
 
 tuned = Tuning(env("STOCKGATE_TUNING", ""))
 
@@ -124,11 +126,17 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# "Behind a TLS proxy": the proxy terminates HTTPS and says so in X-Forwarded-Proto.
+BEHIND_TLS_PROXY = envbool("BEHIND_TLS_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
 SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", False)
-SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", False)
+# Production defaults are the safe ones: cookies only over HTTPS, and a year of HSTS once
+# the site is served over HTTPS (browsers ignore the header on plain HTTP). A production
+# site on plain HTTP sets SECURE_COOKIES=false explicitly (the deployment check warns).
+_PRODUCTION = env("STOCKGATE_ENV", "development") == "production"
+SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", _PRODUCTION)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND_TLS_PROXY") else None
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31_536_000 if _PRODUCTION and BEHIND_TLS_PROXY else 0)
 
 # --- channel layer and realtime transport ---
 # redis-py caps an asyncio pool at 100 connections; a burst of connects needs more.
@@ -263,14 +271,20 @@ LOGGING = {
     },
 }
 
-if STOCKGATE_ENV == "production":
+# `manage.py check` reports these as system-check errors (stockgate/checks.py) instead, so
+# one run lists every problem of a deployment rather than stopping at the first.
+if STOCKGATE_ENV == "production" and sys.argv[1:2] != ["check"]:
     # Refuse to start rather than run exposed: these are errors, not warnings.
     from django.core.exceptions import ImproperlyConfigured
 
     if DEBUG:
         raise ImproperlyConfigured("DEBUG must be off when STOCKGATE_ENV=production")
-    if SECRET_KEY == DEFAULT_SECRET_KEY or len(SECRET_KEY) < 32:
-        raise ImproperlyConfigured("Set SECRET_KEY (32+ random characters) when STOCKGATE_ENV=production")
+    _weak = secret_key_weakness(SECRET_KEY)
+    if _weak:
+        raise ImproperlyConfigured(
+            f"{_weak}. Set SECRET_KEY to a random value when STOCKGATE_ENV=production, e.g. the output of "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
 
 # --- live prices ---
 # The upstream quote feed `manage.py stream_prices` holds, by its registered name:
