@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialWithJitterBackoff
@@ -93,9 +94,16 @@ DATABASE_URL = env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'stockgate.sqlite3'}")
 DATABASES = {"default": parse_database_url(DATABASE_URL, BASE_DIR)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# The run command starts an embedded Redis on this port when REDIS_URL is unset.
+# The run command starts an embedded Redis on this port when REDIS_URL is unset, with the
+# password it keeps in var/redis_password (read here too, like the key, outside production).
 EMBEDDED_REDIS_PORT = envint("EMBEDDED_REDIS_PORT", 6399)
-REDIS_URL = env("REDIS_URL", f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0")
+_REDIS_PASSWORD_FILE = VAR_DIR / "redis_password"
+_EMBEDDED_AUTH = (
+    f":{quote(_REDIS_PASSWORD_FILE.read_text().strip(), safe='')}@"
+    if env("STOCKGATE_ENV", "development") != "production" and _REDIS_PASSWORD_FILE.is_file()
+    else ""
+)
+REDIS_URL = env("REDIS_URL", f"redis://{_EMBEDDED_AUTH}127.0.0.1:{EMBEDDED_REDIS_PORT}/0")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
