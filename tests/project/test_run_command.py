@@ -36,7 +36,7 @@ pytestmark = [pytest.mark.e2e]
 def _get(opener: urllib.request.OpenerDirector, url: str, data: dict[str, str] | None = None) -> tuple[int, str]:
     body = urlencode(data).encode() if data is not None else None
     try:
-        with opener.open(url, data=body, timeout=10) as response:
+        with opener.open(url, data=body, timeout=60) as response:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode()
