@@ -6,12 +6,17 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from marketgate.models import Instrument, MarketGate
 from stockgate.jsonapi import json_error, methods
-from stockgate.realtime.topics import ticker_of
+from stockgate.realtime.permissions import http_refusal
+from stockgate.realtime.topics import MARKET_GATE, ticker_of
 
 
 @methods("GET")
 def market_gate(request: HttpRequest) -> HttpResponse:
-    """The latest gate as a `market_gate_update` frame (without seq/epoch); 404 before the first."""
+    """The latest gate as a `market_gate_update` frame (without seq/epoch); 404 before the first.
+    Whoever may read the `market-gate` topic (WS_TOPIC_PERMISSIONS)."""
+    refused = http_refusal(request, MARKET_GATE)
+    if refused is not None:
+        return refused
     gate = MarketGate.latest()
     if gate is None:
         return json_error(404, "not_found", "no Market Gate has been computed yet")

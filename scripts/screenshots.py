@@ -106,12 +106,11 @@ def main() -> int:
         "MARKET_DATA_PROVIDER": "demo", "REALTIME_PREFIX": "sgshots", "CHANNEL_PREFIX": "sgshots-layer",
     })
     if not os.environ.get("REDIS_URL"):
-        from run import VAR, start_embedded_redis  # the run command's embedded Redis
+        from run import make_var_private, start_embedded_redis  # the run command's embedded Redis
 
         port = _free_port()
-        VAR.mkdir(parents=True, exist_ok=True)
-        redis_proc = start_embedded_redis(port)
-        os.environ["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+        make_var_private()
+        redis_proc, os.environ["REDIS_URL"] = start_embedded_redis(port)
     sys.path.insert(0, str(ROOT))
     import django
 

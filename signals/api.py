@@ -19,6 +19,8 @@ from stockgate.jsonapi import (
     json_error,
     methods,
 )
+from stockgate.realtime.permissions import http_refusal
+from stockgate.realtime.topics import SIGNAL_VCP
 
 SCAN_FIELDS = {"market", "top_n", "min_score", "date"}
 
@@ -69,7 +71,11 @@ def queue_full(exc: ScanQueueFull) -> HttpResponse:
 
 @methods("GET")
 def signal_list(request: HttpRequest) -> HttpResponse:
-    """?date=YYYY-MM-DD (default: the latest scan's date) &grade=S,A &market=KOSPI."""
+    """?date=YYYY-MM-DD (default: the latest scan's date) &grade=S,A &market=KOSPI.
+    Whoever may read the `signal:vcp` topic (WS_TOPIC_PERMISSIONS)."""
+    refused = http_refusal(request, SIGNAL_VCP)
+    if refused is not None:
+        return refused
     try:
         day = _date(request.GET.get("date")) or Signal.objects.latest_date()
         grades = _choices(request.GET.get("grade"), "grade", set(Grade.values))
@@ -90,7 +96,11 @@ def signal_list(request: HttpRequest) -> HttpResponse:
 @methods("GET")
 def performance_view(request: HttpRequest) -> HttpResponse:
     """The dashboard's performance panel: open signals with live R, the last 60 sessions'
-    closed ones, win rate and average R by grade, the gate by day for a year."""
+    closed ones, win rate and average R by grade, the gate by day for a year. The signals'
+    data: whoever may read the `signal:vcp` topic."""
+    refused = http_refusal(request, SIGNAL_VCP)
+    if refused is not None:
+        return refused
     from signals.outcomes.performance import performance
 
     return _json(performance())

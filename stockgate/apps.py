@@ -32,6 +32,8 @@ def _create_folders() -> None:
     folders = [Path(settings.STATIC_ROOT), *(Path(d[1] if isinstance(d, tuple) else d) for d in settings.STATICFILES_DIRS)]
     if settings.PROMETHEUS_MULTIPROC_DIR:
         folders.append(Path(settings.PROMETHEUS_MULTIPROC_DIR))
+    # var/ keeps secrets and, by default, the SQLite database: made for its owner only.
+    Path(settings.VAR_DIR).mkdir(mode=0o700, parents=True, exist_ok=True)
     for folder in folders:
         folder.mkdir(parents=True, exist_ok=True)
 

@@ -1,5 +1,6 @@
-"""System checks that warn about unsafe combinations of settings, and refuse settings
-that contradict each other (the WebSocket heartbeat and idle timeout, the rate limits the
+"""System checks that warn about unsafe combinations of settings (errors in production:
+`manage.py check --deploy --fail-level ERROR` fails on a weak key, `*` hosts, missing TLS
+settings behind a proxy), and refuse settings that contradict each other (the WebSocket heartbeat and idle timeout, the rate limits the
 dashboard page needs)."""
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 
+from stockgate.secret_key import weakness as secret_key_weakness
+
 
 def _production() -> bool:
     return settings.STOCKGATE_ENV == "production"
@@ -16,25 +19,79 @@ def _production() -> bool:
 
 def check_deployment(app_configs: Any = None, **kwargs: Any) -> list[Warning | Error]:
     issues: list[Warning | Error] = []
-    level = Error if _production() else Warning
-    if settings.DEBUG and _production():
+    production = _production()
+    level = Error if production else Warning
+    if settings.DEBUG and production:
         issues.append(Error("DEBUG is on in production.", hint="Unset DEBUG.", id="stockgate.E001"))
     if settings.SECRET_KEY == settings.DEFAULT_SECRET_KEY:
         issues.append(
             level(
                 "SECRET_KEY is the built-in development key.",
                 hint="Set SECRET_KEY to a long random value.",
-                id="stockgate.E002" if _production() else "stockgate.W002",
+                id="stockgate.E002" if production else "stockgate.W002",
             )
         )
-    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3") and _production():
+    elif production and (weak := secret_key_weakness(settings.SECRET_KEY)):
+        issues.append(Error(f"{weak}.", hint=KEY_HINT, id="stockgate.E003"))
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3") and production:
         issues.append(Warning("SQLite in production.", hint="Set DATABASE_URL to PostgreSQL.", id="stockgate.W004"))
-    if "*" in settings.ALLOWED_HOSTS and _production():
+    if "*" in settings.ALLOWED_HOSTS and production:
         issues.append(
-            Warning("ALLOWED_HOSTS contains '*': WebSocket origins are not checked.", id="stockgate.W005")
+            Error(
+                "ALLOWED_HOSTS contains '*': any Host header is served and WebSocket origins are not checked.",
+                hint="List the host names the site is served under.",
+                id="stockgate.E005",
+            )
         )
-    if settings.CELERY_TASK_ALWAYS_EAGER and _production():
+    if settings.CELERY_TASK_ALWAYS_EAGER and production:
         issues.append(Warning("CELERY_TASK_ALWAYS_EAGER runs tasks inside web requests.", id="stockgate.W006"))
+    if production:
+        issues.extend(_tls_issues())
+    return issues
+
+
+KEY_HINT = "Generate one: python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+# Below this, HSTS protects only visitors who came back within the last day.
+MIN_HSTS_SECONDS = 86_400
+
+
+def _served_over_https() -> bool:
+    """The deployment says its pages are HTTPS: trusted origins that are all https://."""
+    origins = settings.CSRF_TRUSTED_ORIGINS
+    return bool(origins) and all(o.startswith("https://") for o in origins)
+
+
+def _tls_issues() -> list[Warning | Error]:
+    """Production behind a TLS proxy (BEHIND_TLS_PROXY): the cookies and HSTS that HTTPS needs."""
+    issues: list[Warning | Error] = []
+    behind_proxy = settings.SECURE_PROXY_SSL_HEADER is not None
+    if not behind_proxy:
+        if _served_over_https():
+            issues.append(Error(
+                "CSRF_TRUSTED_ORIGINS are https:// but BEHIND_TLS_PROXY is off: Django cannot tell HTTPS "
+                "requests from plain ones.",
+                hint="Set BEHIND_TLS_PROXY=true (the proxy must set X-Forwarded-Proto).", id="stockgate.E020",
+            ))
+        elif not settings.SECURE_SSL_REDIRECT:
+            issues.append(Warning(
+                "Production without TLS: BEHIND_TLS_PROXY and SECURE_SSL_REDIRECT are off, so sessions travel "
+                "in clear text.",
+                hint="Serve the site behind a TLS proxy and set BEHIND_TLS_PROXY=true.", id="stockgate.W021",
+            ))
+        return issues
+    if not settings.SESSION_COOKIE_SECURE:
+        issues.append(Error("Behind a TLS proxy, the session cookie is not marked Secure.",
+                            hint="Unset SECURE_COOKIES (production defaults it to true).", id="stockgate.E022"))
+    if not settings.CSRF_COOKIE_SECURE:
+        issues.append(Error("Behind a TLS proxy, the CSRF cookie is not marked Secure.",
+                            hint="Unset SECURE_COOKIES (production defaults it to true).", id="stockgate.E023"))
+    if settings.SECURE_HSTS_SECONDS < MIN_HSTS_SECONDS:
+        issues.append(Error(
+            f"Behind a TLS proxy, HSTS is {settings.SECURE_HSTS_SECONDS} s (under {MIN_HSTS_SECONDS}): "
+            "a first plain-HTTP request can be intercepted.",
+            hint="Unset SECURE_HSTS_SECONDS (production defaults it to a year behind a TLS proxy).",
+            id="stockgate.E024",
+        ))
     return issues
 
 

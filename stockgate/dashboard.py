@@ -1,12 +1,15 @@
 """The dashboard page at `/`: the state the page paints first, before any WebSocket frame.
 
 Everything the page shows on its first paint comes from `initial_state()` (rendered into
-the page with `json_script`); the WebSocket then only carries changes. Labels used by the
+the page with `json_script`); the WebSocket then only carries changes. The first paint
+never shows more than the socket would: a topic this user may not read
+(WS_TOPIC_PERMISSIONS, realtime/permissions.py) is left out of it. Labels used by the
 script come from `script_strings()`, so Django's i18n translates them with the template.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypedDict
 
@@ -24,8 +27,7 @@ from marketgate.models import Instrument, MarketGate, Quote
 from signals.models import ScanRun, ScanStatus, Signal
 from signals.push import signal_update_message
 from stockgate.ops.watchdog import WatchdogStateDict, watchdog_state
-from stockgate.realtime import topics
-from stockgate.realtime.consumer import _permission_rule
+from stockgate.realtime import permissions, topics
 
 WS_PATH = "/ws"
 CHART_MODULE = "vendor/uplot/uPlot.esm.js"
@@ -71,7 +73,7 @@ class DashboardState(TypedDict):
     gate_history: list[GatePoint]
     gate_max_age_seconds: int
     thresholds: dict[str, float]
-    signals: dict[str, Any]  # a signal_update message (without seq/epoch)
+    signals: dict[str, Any] | None  # a signal_update message (without seq/epoch); None when not for this user
     quotes: dict[str, QuoteData]
     chart_module: str | None
     max_price_topics: int
@@ -80,6 +82,7 @@ class DashboardState(TypedDict):
     watchlist_default: list[str]  # PRICE_WATCHLIST: a first visit's watchlist
     names: dict[str, str]  # ticker -> name for those tickers
     last_scan: dict[str, Any] | None  # the latest finished scan, so an empty list can say why
+    restricted: list[str]  # the page's fixed topics this user may not read (not subscribed)
 
 
 def gate_history(gate: MarketGate | None) -> list[GatePoint]:
@@ -143,19 +146,11 @@ def chart_module_url() -> str | None:
     return static(CHART_MODULE) if finders.find(CHART_MODULE) else None
 
 
-def ops_visible(user: Any) -> bool:
-    """The page shows the watchdog's verdict to whoever may subscribe to `ops`
-    (WS_TOPIC_PERMISSIONS), so the first paint never shows more than the socket would."""
-    rule = _permission_rule(topics.OPS)
-    if rule is None:
-        return True
-    if not user.is_authenticated:
-        return False
-    if rule == "authenticated":
-        return True
-    if rule == "staff":
-        return bool(user.is_staff)
-    return bool(user.has_perm(rule))
+Readable = Callable[[str], bool]
+
+
+def _everything(topic: str) -> bool:
+    return True
 
 
 def realtime_limits() -> RealtimeLimits:
@@ -167,10 +162,12 @@ def realtime_limits() -> RealtimeLimits:
     }
 
 
-def initial_state(now: datetime, *, show_ops: bool = True) -> DashboardState:
-    gate = MarketGate.latest()
-    signals = signal_update_message(Signal.objects.latest_date())
-    tickers = [s["ticker"] for s in signals["data"]["signals"]]
+def initial_state(now: datetime, *, readable: Readable = _everything) -> DashboardState:
+    """The first paint; `readable(topic)` says which topics' data this user may see."""
+    gate = MarketGate.latest() if readable(topics.MARKET_GATE) else None
+    show_signals = readable(topics.SIGNAL_VCP)
+    signals = signal_update_message(Signal.objects.latest_date()) if show_signals else None
+    tickers = [s["ticker"] for s in signals["data"]["signals"]] if signals else []
     params = GateParams.from_overrides(settings.GATE_PARAMS)
     return {
         "server_time": timezone.localtime(now).isoformat(),
@@ -182,14 +179,15 @@ def initial_state(now: datetime, *, show_ops: bool = True) -> DashboardState:
         "thresholds": {"green": params.threshold_green, "yellow": params.threshold_yellow,
                        "consecutive": params.hysteresis_consecutive},
         "signals": signals,
-        "quotes": quotes_for(tickers),
+        "quotes": quotes_for([t for t in tickers if readable(f"price:{t}")]),
         "chart_module": chart_module_url(),
         "max_price_topics": max(0, settings.WS_MAX_SUBSCRIPTIONS - len(FIXED_TOPICS)),
         "realtime": realtime_limits(),
-        "ops": watchdog_state(now) if show_ops else None,
+        "ops": watchdog_state(now) if readable(topics.OPS) else None,
         "watchlist_default": list(settings.PRICE_WATCHLIST),
         "names": instrument_names(settings.PRICE_WATCHLIST),
-        "last_scan": last_scan(),
+        "last_scan": last_scan() if show_signals else None,
+        "restricted": [t for t in FIXED_TOPICS if not readable(t)],
     }
 
 
@@ -268,7 +266,7 @@ def script_strings() -> dict[str, str]:
 
 def index(request: HttpRequest) -> HttpResponse:
     context = {
-        "state": initial_state(timezone.now(), show_ops=ops_visible(request.user)),
+        "state": initial_state(timezone.now(), readable=lambda topic: permissions.request_may_read(request, topic)),
         "strings": script_strings(),
         "chart_css": static(CHART_CSS) if finders.find(CHART_CSS) else None,
         # The vendored Korean web font (scripts/vendor.py); without it, the system's fonts.

@@ -10,13 +10,16 @@ starts, demo data).
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from urllib.parse import quote
 
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialWithJitterBackoff
 
 from stockgate.dburl import parse_database_url
 from stockgate.env import Tuning, env, envbool, envfloat, envint, envlist
+from stockgate.secret_key import weakness as secret_key_weakness
 
 tuned = Tuning(env("STOCKGATE_TUNING", ""))
 
@@ -91,9 +94,16 @@ DATABASE_URL = env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'stockgate.sqlite3'}")
 DATABASES = {"default": parse_database_url(DATABASE_URL, BASE_DIR)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# The run command starts an embedded Redis on this port when REDIS_URL is unset.
+# The run command starts an embedded Redis on this port when REDIS_URL is unset, with the
+# password it keeps in var/redis_password (read here too, like the key, outside production).
 EMBEDDED_REDIS_PORT = envint("EMBEDDED_REDIS_PORT", 6399)
-REDIS_URL = env("REDIS_URL", f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0")
+_REDIS_PASSWORD_FILE = VAR_DIR / "redis_password"
+_EMBEDDED_AUTH = (
+    f":{quote(_REDIS_PASSWORD_FILE.read_text().strip(), safe='')}@"
+    if env("STOCKGATE_ENV", "development") != "production" and _REDIS_PASSWORD_FILE.is_file()
+    else ""
+)
+REDIS_URL = env("REDIS_URL", f"redis://{_EMBEDDED_AUTH}127.0.0.1:{EMBEDDED_REDIS_PORT}/0")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -124,11 +134,17 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# "Behind a TLS proxy": the proxy terminates HTTPS and says so in X-Forwarded-Proto.
+BEHIND_TLS_PROXY = envbool("BEHIND_TLS_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
 SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", False)
-SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", False)
+# Production defaults are the safe ones: cookies only over HTTPS, and a year of HSTS once
+# the site is served over HTTPS (browsers ignore the header on plain HTTP). A production
+# site on plain HTTP sets SECURE_COOKIES=false explicitly (the deployment check warns).
+_PRODUCTION = env("STOCKGATE_ENV", "development") == "production"
+SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", _PRODUCTION)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND_TLS_PROXY") else None
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31_536_000 if _PRODUCTION and BEHIND_TLS_PROXY else 0)
 
 # --- channel layer and realtime transport ---
 # redis-py caps an asyncio pool at 100 connections; a burst of connects needs more.
@@ -281,14 +297,20 @@ LOGGING = {
     },
 }
 
-if STOCKGATE_ENV == "production":
+# `manage.py check` reports these as system-check errors (stockgate/checks.py) instead, so
+# one run lists every problem of a deployment rather than stopping at the first.
+if STOCKGATE_ENV == "production" and sys.argv[1:2] != ["check"]:
     # Refuse to start rather than run exposed: these are errors, not warnings.
     from django.core.exceptions import ImproperlyConfigured
 
     if DEBUG:
         raise ImproperlyConfigured("DEBUG must be off when STOCKGATE_ENV=production")
-    if SECRET_KEY == DEFAULT_SECRET_KEY or len(SECRET_KEY) < 32:
-        raise ImproperlyConfigured("Set SECRET_KEY (32+ random characters) when STOCKGATE_ENV=production")
+    _weak = secret_key_weakness(SECRET_KEY)
+    if _weak:
+        raise ImproperlyConfigured(
+            f"{_weak}. Set SECRET_KEY to a random value when STOCKGATE_ENV=production, e.g. the output of "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
 
 # --- live prices ---
 # The upstream quote feed `manage.py stream_prices` holds, by its registered name:

@@ -129,7 +129,9 @@ function start() {
   charts.seed(state.gate_history);
   signalsTable.wire();
   watchlist.wire();
-  for (const [i, topic] of FIXED_TOPICS.entries()) rt.want(topic, i);
+  // Topics this user may not read (WS_TOPIC_PERMISSIONS) are not asked for: the socket would refuse them.
+  const restricted = new Set(state.restricted || []);
+  for (const [i, topic] of FIXED_TOPICS.entries()) if (!restricted.has(topic)) rt.want(topic, i);
   if (state.ops) rt.want("ops", FIXED_TOPICS.length); // not offered to this user otherwise
   syncPriceTopics();
   rt.connect();

@@ -308,7 +308,7 @@ class RealtimeConsumer(SessionWatch, TopicDelivery, AsyncWebsocketConsumer):
         await presence.left(topic)
 
     async def _allowed(self, topic: str) -> bool:
-        return await permissions.allowed(self.scope.get("user"), topic)
+        return await permissions.amay_read(self.scope.get("user"), topic)
 
     # --- outbound ---
 
@@ -358,6 +358,3 @@ class RealtimeConsumer(SessionWatch, TopicDelivery, AsyncWebsocketConsumer):
                 self._queue(frames.control("ping", timestamp=frames.now_iso()))
                 next_ping = now + interval
 
-
-def _permission_rule(topic: str) -> str | None:
-    return permissions.rule_for(topic)

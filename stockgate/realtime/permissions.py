@@ -1,9 +1,16 @@
-"""Who may hold a topic (WS_TOPIC_PERMISSIONS), checked at subscribe and again later.
+"""Who may read a topic (WS_TOPIC_PERMISSIONS): one rule for every way its data leaves the
+server, the /ws subscription, the dashboard's first paint and the JSON endpoints alike,
+checked at subscribe and again later.
 
-A rule names a topic or a topic kind: "authenticated", "staff" or a permission
-codename ("app.codename"). A socket keeps the user its handshake resolved; when that
-user's session ends (logout) or the rules stop allowing it, the topics it holds under
-a rule are dropped (session_watch.py):
+A rule names a topic (`signal:vcp`) or its kind (`signal`, `price`, `market-gate`,
+`market`, `ops`) and is "authenticated", "staff" or a permission codename
+("app.codename"). A topic without a rule is public. HTTP callers using an API token act
+as the token's user, and a restricted topic also needs the token's `read` scope (a
+token made for alerts or scans only reads what anonymous callers read).
+
+A socket keeps the user its handshake resolved; when that user's session ends (logout)
+or the rules stop allowing it, the topics it holds under a rule are dropped
+(session_watch.py):
 
 - a logout, in whichever process serves it, sends `session.ended` to the channel-layer
   group of that session (`session_group`), which only that session's sockets join;
@@ -22,15 +29,18 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user
 from django.contrib.auth.signals import user_logged_out
+from django.http import HttpRequest, HttpResponse
 
 from stockgate.realtime.topics import topic_kind
 
 log = logging.getLogger(__name__)
 
+READ_SCOPE = "read"
 SESSION_ENDED = "session.ended"
 
 
 def rule_for(topic: str) -> str | None:
+    """The rule that applies to `topic`: its own, else its kind's; None when public."""
     rules: dict[str, str] = settings.WS_TOPIC_PERMISSIONS
     for key in (topic, topic_kind(topic)):
         if key in rules:
@@ -38,28 +48,74 @@ def rule_for(topic: str) -> str | None:
     return None
 
 
-def restricted() -> bool:
-    """Whether any topic needs a permission (else there is nothing to re-check)."""
-    return bool(settings.WS_TOPIC_PERMISSIONS)
-
-
-def _may(user: Any, rule: str) -> bool:
-    if user is None or not user.is_authenticated:
+def _rule_allows(rule: str, user: Any) -> bool | None:
+    """The verdict that needs no database; None when the permission itself must be read."""
+    if user is None or not user.is_authenticated or not user.is_active:
         return False
     if rule == "authenticated":
         return True
     if rule == "staff":
         return bool(user.is_staff)
-    return bool(user.has_perm(rule))
+    return None
 
 
-async def allowed(user: Any, topic: str) -> bool:
+def may_read(user: Any, topic: str) -> bool:
+    """Whether `user` (anonymous, a session's or a token's) may read `topic`. May query the database."""
     rule = rule_for(topic)
     if rule is None:
         return True
-    if rule in ("authenticated", "staff") or user is None or not user.is_authenticated:
-        return _may(user, rule)  # no database read
-    return bool(await database_sync_to_async(_may)(user, rule))
+    verdict = _rule_allows(rule, user)
+    return bool(user.has_perm(rule)) if verdict is None else verdict
+
+
+async def amay_read(user: Any, topic: str) -> bool:
+    """may_read for the consumer: the permission lookup runs off the event loop."""
+    rule = rule_for(topic)
+    if rule is None:
+        return True
+    verdict = _rule_allows(rule, user)
+    if verdict is None:
+        return bool(await database_sync_to_async(user.has_perm)(rule))
+    return verdict
+
+
+def request_may_read(request: HttpRequest, topic: str) -> bool:
+    """may_read for an HTTP request; a token caller also needs the `read` scope for a restricted topic."""
+    if rule_for(topic) is None:
+        return True
+    token = getattr(request, "api_token", None)
+    if token is not None and not token.allows(READ_SCOPE):
+        return False
+    return may_read(request.user, topic)
+
+
+def http_refusal(request: HttpRequest, topic: str) -> HttpResponse | None:
+    """None when the caller may read `topic`; else the JSON 401 (who are you?) or 403 (not you)."""
+    from stockgate.jsonapi import json_error
+
+    if rule_for(topic) is None:
+        return None
+    if getattr(request, "bearer_error", ""):
+        response = json_error(401, "invalid_token", request.bearer_error)  # type: ignore[attr-defined]
+        response["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        return response
+    if request_may_read(request, topic):
+        return None
+    if not request.user.is_authenticated:
+        response = json_error(401, "unauthenticated",
+                              f"{topic} is restricted: log in (/admin/login/) or send Authorization: Bearer <API token>")
+        response["WWW-Authenticate"] = "Bearer"
+        return response
+    token = getattr(request, "api_token", None)
+    if token is not None and not token.allows(READ_SCOPE):
+        return json_error(403, "insufficient_scope", f"this API token needs the scope {READ_SCOPE}",
+                          scopes=token.scopes)
+    return json_error(403, "forbidden", f"not allowed to read {topic}")
+
+
+def restricted() -> bool:
+    """Whether any topic needs a permission (else there is nothing to re-check)."""
+    return bool(settings.WS_TOPIC_PERMISSIONS)
 
 
 def session_group(session_key: str) -> str:

@@ -88,7 +88,7 @@ class SessionWatch:
     async def _drop_denied(self, why: str) -> None:
         user = self.scope.get("user")
         for topic in [t for t in self.subs if permissions.rule_for(t) is not None]:
-            if topic not in self.subs or await permissions.allowed(user, topic):
+            if topic not in self.subs or await permissions.amay_read(user, topic):
                 continue
             self.subs.pop(topic, None)
             await self._leave(topic)

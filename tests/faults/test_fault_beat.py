@@ -59,9 +59,27 @@ def worker(**env: str) -> Proc:
     return Proc("worker", args, process_env(**env))
 
 
+_MONITOR_TOKEN: list[str] = []
+
+
+def monitoring_token() -> str:
+    """A `read` API token (the detailed /readyz is for monitoring callers); made again after
+    a transactional test's flush took the last one away."""
+    from django.contrib.auth import get_user_model
+
+    from stockgate.apitokens.models import ApiToken, digest
+
+    if not _MONITOR_TOKEN or not ApiToken.objects.filter(key_hash=digest(_MONITOR_TOKEN[0])).exists():
+        user = get_user_model().objects.get_or_create(username="monitor")[0]
+        _MONITOR_TOKEN[:] = [ApiToken.issue(user, "readyz", "read")[1]]
+    return _MONITOR_TOKEN[0]
+
+
 def readyz(port: int) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/readyz",
+                                     headers={"Authorization": f"Bearer {monitoring_token()}"})
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=30) as response:
+        with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())

@@ -1,4 +1,5 @@
-"""/healthz, /readyz and `manage.py check_health`: real checks, 503 naming what failed."""
+"""/healthz, /readyz and `manage.py check_health`: real checks, 503 naming what failed (to
+staff; anonymous callers of /readyz hear only the verdict)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,16 @@ def _healthy_defaults(settings, clean_redis, monkeypatch) -> None:  # type: igno
     PeriodicTask.objects.all().delete()
 
 
+def staff() -> Client:
+    """A staff session: /readyz names checks, errors and the commit only to monitoring callers."""
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.get_or_create(username="ops-staff", defaults={"is_staff": True})[0]
+    client = Client()
+    client.force_login(user)
+    return client
+
+
 def beat_ticked(seconds_ago: float) -> None:
     now = timezone.now()
     for task in (watchdog.BEAT_TICK, watchdog.BEAT_STARTED):
@@ -41,7 +52,7 @@ def test_healthz_answers_without_checking_dependencies() -> None:
 
 def test_readyz_is_200_with_every_check_when_healthy() -> None:
     beat_ticked(1)
-    response = Client().get("/readyz")
+    response = staff().get("/readyz")
     body = response.json()
     assert response.status_code == 200, body
     assert body["status"] == "ok" and body["failing"] == []
@@ -52,7 +63,7 @@ def test_readyz_is_200_with_every_check_when_healthy() -> None:
 
 def test_readyz_is_503_naming_a_dead_beat(settings) -> None:  # type: ignore[no-untyped-def]
     beat_ticked(settings.WATCHDOG_BEAT_MAX_AGE_SECONDS + 5)
-    response = Client().get("/readyz")
+    response = staff().get("/readyz")
     assert response.status_code == 503
     assert response.json()["failing"] == ["scheduler"]
 
@@ -64,7 +75,7 @@ def test_readyz_is_503_naming_an_unreachable_redis(settings) -> None:  # type: i
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
     health._probe_client.cache_clear()
     try:
-        response = Client().get("/readyz")
+        response = staff().get("/readyz")
     finally:
         health._probe_client.cache_clear()
     assert response.status_code == 503
@@ -79,7 +90,7 @@ def test_readyz_names_a_stale_gate_during_the_session(settings, monkeypatch) -> 
     monkeypatch.setattr(market_health, "gate_session", lambda g, now: "open")
     monkeypatch.setattr("marketgate.gate.freshness._market_session", lambda now: "open")
     gate(computed_at=timezone.now() - timedelta(hours=1))
-    body = Client().get("/readyz").json()
+    body = staff().get("/readyz").json()
     assert body["failing"] == ["gate"]
     assert body["checks"]["gate"]["stale"] is True
 
@@ -87,9 +98,18 @@ def test_readyz_names_a_stale_gate_during_the_session(settings, monkeypatch) -> 
 def test_readyz_requires_the_feed_when_configured(settings) -> None:  # type: ignore[no-untyped-def]
     settings.HEALTH_REQUIRE_FEED = True
     beat_ticked(1)
-    body = Client().get("/readyz").json()
+    body = staff().get("/readyz").json()
     assert body["failing"] == ["feed"]
     assert body["checks"]["feed"]["state"] == "down"
+
+
+def test_anonymous_readyz_hears_only_the_verdict(settings) -> None:  # type: ignore[no-untyped-def]
+    beat_ticked(1)
+    response = Client().get("/readyz")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+    beat_ticked(settings.WATCHDOG_BEAT_MAX_AGE_SECONDS + 5)
+    response = Client().get("/readyz")
+    assert response.status_code == 503 and response.json() == {"status": "fail"}  # not which part, nor why
 
 
 def test_check_health_exits_zero_when_healthy(capsys) -> None:  # type: ignore[no-untyped-def]
@@ -119,7 +139,7 @@ def test_readyz_does_not_leak_channel_layer_subscriptions() -> None:
 
     beat_ticked(1)
     for _ in range(3):
-        Client().get("/readyz")
+        staff().get("/readyz")
     layer = get_channel_layer()
     loop_layers = getattr(layer, "_layers", {})
     assert all(not any(ch.startswith(f"{layer.prefix}health.") for ch in inner.channels) for inner in loop_layers.values())

@@ -2,7 +2,9 @@
 
 What must hold: the page answers, admin lists the models and the schedules, a
 WebSocket client gets a gate update after the next computation, and Ctrl-C stops
-every process it started, the Redis included.
+every process it started, the Redis included. Under a permissive umask (022) var/, the
+SQLite database and the secrets are the owner's only, the embedded Redis refuses
+clients without its password, and a second start does not print the admin password.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import os
 import re
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -22,6 +25,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+import redis
 import websockets
 
 from tests.processes import LOGS, REPO, free_port
@@ -32,7 +36,7 @@ pytestmark = [pytest.mark.e2e]
 def _get(opener: urllib.request.OpenerDirector, url: str, data: dict[str, str] | None = None) -> tuple[int, str]:
     body = urlencode(data).encode() if data is not None else None
     try:
-        with opener.open(url, data=body, timeout=10) as response:
+        with opener.open(url, data=body, timeout=60) as response:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode()
@@ -63,7 +67,7 @@ def test_run_command_serves_everything_and_ctrl_c_stops_it_all(tmp_path: Path) -
     log_path = LOGS / f"run-{web_port}.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([sys.executable, "scripts/run.py"], cwd=REPO, env=env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+                                stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=lambda: os.umask(0o022))
     try:
         started = time.monotonic()
         jar = CookieJar()
@@ -91,6 +95,12 @@ def test_run_command_serves_everything_and_ctrl_c_stops_it_all(tmp_path: Path) -
         status, page = _get(opener, f"http://127.0.0.1:{web_port}/admin/django_celery_beat/periodictask/")
         assert "update-market-gate" in page and "scan-vcp" in page
 
+        assert stat.S_IMODE(tmp_path.stat().st_mode) == 0o700
+        for name in ("stockgate.sqlite3", "secret_key", "admin-password.txt", "redis_password"):
+            assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
+        with pytest.raises(redis.AuthenticationError):
+            redis.Redis(host="127.0.0.1", port=redis_port, socket_timeout=10).ping()
+
         frame = asyncio.run(_next_live_gate(web_port, timeout=60))
         assert frame["topic"] == "market-gate" and isinstance(frame["seq"], int) and frame["epoch"]
         assert frame["data"]["status"] in ("GREEN", "YELLOW", "RED")
@@ -108,3 +118,8 @@ def test_run_command_serves_everything_and_ctrl_c_stops_it_all(tmp_path: Path) -
     assert not _listening(redis_port), "embedded Redis still running after Ctrl-C"
     left = subprocess.run(["pgrep", "-s", str(proc.pid)], capture_output=True, text=True).stdout.split()
     assert not left, f"processes left behind: {left}"
+    # The next start's admin step names the password's file, never the password.
+    again = subprocess.run([sys.executable, "manage.py", "ensure_admin"], cwd=REPO, env=env, capture_output=True,
+                           text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert password not in again.stdout + again.stderr and "admin-password.txt" in again.stdout

@@ -13,7 +13,8 @@ from django.conf import settings
 from django.test import Client
 
 REPO = Path(__file__).resolve().parents[2]
-GOOD_KEY = "k" * 50
+GOOD_KEY = secrets.token_urlsafe(48)
+EXAMPLE_KEY = "change-me-to-at-least-32-random-characters-0000"  # what docker/.env.example once shipped
 
 
 def boot(**env: str) -> subprocess.CompletedProcess[str]:
@@ -34,6 +35,12 @@ def test_production_refuses_to_start_with_debug_on() -> None:
 def test_production_refuses_to_start_with_the_default_secret_key() -> None:
     result = boot(STOCKGATE_ENV="production")
     assert result.returncode != 0 and "SECRET_KEY" in result.stderr
+
+
+@pytest.mark.parametrize("key", [EXAMPLE_KEY, "k" * 50, "0123456789abcdef" * 4, "django-insecure-" + "x1y2z3" * 8])
+def test_production_refuses_to_start_with_an_example_or_weak_key(key: str) -> None:
+    result = boot(STOCKGATE_ENV="production", SECRET_KEY=key)
+    assert result.returncode != 0 and "ImproperlyConfigured" in result.stderr and "SECRET_KEY" in result.stderr
 
 
 def test_production_starts_with_a_real_key_and_debug_off() -> None:
@@ -138,3 +145,63 @@ def test_the_deployment_check_reports_the_default_key_as_an_error_in_production(
     settings.DEBUG = False
     (issue,) = [i for i in check_deployment() if "SECRET_KEY" in i.msg]
     assert issue.id == "stockgate.E002" and issue.level == ERROR
+
+
+# A production deployment with everything right: behind a TLS proxy, defaults left alone.
+SAFE_PRODUCTION = {
+    "STOCKGATE_ENV": "production", "SECRET_KEY": GOOD_KEY, "ALLOWED_HOSTS": "stockgate.example.com",
+    "BEHIND_TLS_PROXY": "true", "CSRF_TRUSTED_ORIGINS": "https://stockgate.example.com",
+    "SECURE_COOKIES": "", "SECURE_HSTS_SECONDS": "",
+}
+
+
+def test_the_deployment_check_passes_a_safe_production_configuration() -> None:
+    result = deploy_check(**SAFE_PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "stockgate.E" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        ({"SECRET_KEY": EXAMPLE_KEY}, "stockgate.E003"),
+        ({"SECRET_KEY": "k" * 50}, "stockgate.E003"),
+        ({"SECRET_KEY": "short-but-random-Zq8"}, "stockgate.E003"),
+        ({"ALLOWED_HOSTS": "*"}, "stockgate.E005"),
+        ({"ALLOWED_HOSTS": "stockgate.example.com,*"}, "stockgate.E005"),
+        ({"SECURE_COOKIES": "false"}, "stockgate.E022"),
+        ({"SECURE_COOKIES": "false"}, "stockgate.E023"),
+        ({"SECURE_HSTS_SECONDS": "0"}, "stockgate.E024"),
+        ({"SECURE_HSTS_SECONDS": "3600"}, "stockgate.E024"),
+        ({"BEHIND_TLS_PROXY": "false"}, "stockgate.E020"),
+        ({"DEBUG": "1"}, "stockgate.E001"),
+    ],
+)
+def test_the_deployment_check_fails_in_production_on(change: dict[str, str], error: str) -> None:
+    """`manage.py check --deploy --fail-level ERROR` exits non-zero naming the problem as an
+    Error (one run lists every problem: the start-up refusal leaves `check` to say it)."""
+    result = deploy_check(**{**SAFE_PRODUCTION, **change})
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert f"{error})" in output and "ERRORS:" in output, output
+    assert "Traceback" not in output
+
+
+def test_production_without_tls_is_a_warning_not_an_error() -> None:
+    plain = {**SAFE_PRODUCTION, "BEHIND_TLS_PROXY": "false", "CSRF_TRUSTED_ORIGINS": "", "SECURE_COOKIES": "false"}
+    result = deploy_check(**plain)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "stockgate.W021" in result.stdout + result.stderr
+
+
+def test_production_defaults_are_secure_cookies_and_a_year_of_hsts_behind_a_proxy() -> None:
+    script = ("import django; django.setup(); from django.conf import settings as s; "
+              "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS, s.SECURE_PROXY_SSL_HEADER)")
+    base = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "STOCKGATE_ENV", "SECURE_COOKIES",
+                                                              "SECURE_HSTS_SECONDS", "BEHIND_TLS_PROXY")}
+    env = {**base, "DJANGO_SETTINGS_MODULE": "stockgate.settings", "STOCKGATE_ENV": "production",
+           "SECRET_KEY": GOOD_KEY, "BEHIND_TLS_PROXY": "true"}
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-5:] == ["True", "True", "31536000", "('HTTP_X_FORWARDED_PROTO',", "'https')"]

@@ -1,7 +1,12 @@
-"""Create an admin login with a generated password if there is none, and print it."""
+"""Create an admin login with a generated password if there is none, and print it once.
+
+The password is kept in var/admin-password.txt (the owner's only, from its first byte);
+later runs say where it is rather than printing it into every terminal and log again.
+"""
 
 from __future__ import annotations
 
+import os
 import secrets
 from typing import Any
 
@@ -21,13 +26,17 @@ class Command(BaseCommand):
         password_file = settings.VAR_DIR / "admin-password.txt"
         if user_model.objects.filter(is_superuser=True).exists():
             if password_file.exists():
-                self.stdout.write(f"admin login: {username} / {password_file.read_text().strip()}")
+                self.stdout.write(f"admin login: {username} (password in {password_file})")
             else:
                 self.stdout.write("an admin login exists (reset with: manage.py changepassword)")
             return
         password = secrets.token_urlsafe(12)
         user_model.objects.create_superuser(username=username, email="", password=password)
-        settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
-        password_file.write_text(password + "\n")
-        password_file.chmod(0o600)
-        self.stdout.write(self.style.SUCCESS(f"created admin login: {username} / {password}"))
+        settings.VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+        password_file.unlink(missing_ok=True)  # an earlier database's: this password replaces it
+        fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(password + "\n")
+        self.stdout.write(self.style.SUCCESS(
+            f"created admin login: {username} / {password}  (kept in {password_file}; shown only now)"
+        ))
