@@ -17,6 +17,7 @@ from typing import Any
 
 from stockgate.realtime import repair, wsstats
 from stockgate.realtime.coalesce import PriceCoalescer
+from stockgate.realtime.layer import dropped_malformed
 from stockgate.realtime.topics import group_for
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ class TopicDelivery:
             return
         seq, epoch, frame = event.get("seq"), event.get("epoch"), event.get("frame")
         if not (isinstance(seq, int) and isinstance(epoch, str) and isinstance(frame, str)):
-            log.warning("dropped a malformed broadcast for %s", topic)
+            dropped_malformed(f"topic {topic}", "a frame without an integer seq, a string epoch and frame")
             return
         wsstats.log_broadcast(topic, seq)  # type: ignore[arg-type]  (once per broadcast: the first socket logs it)
         self._on_frame(topic, state, seq, epoch, frame)  # type: ignore[arg-type]
@@ -129,4 +130,10 @@ class TopicDelivery:
                 self._send(state, seq, epoch, frame)
         if caught_up.epoch != state.epoch or caught_up.seq > state.last_seq:
             state.epoch, state.last_seq = caught_up.epoch, caught_up.seq
+        # The topic's epoch is now known from Redis: a waiting frame of another epoch is
+        # not this topic's (a stray publisher on a shared Redis) or already superseded.
+        # Releasing it would start the same repair again, for ever.
+        if state.pending and any(epoch != state.epoch for _, epoch, _ in state.pending):
+            dropped_malformed(f"topic {topic}", "a frame of an epoch the topic does not have")
+            state.pending = [waiting for waiting in state.pending if waiting[1] == state.epoch]
         self._release_pending(topic, state)

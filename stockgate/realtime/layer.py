@@ -10,7 +10,9 @@ is channels-redis unchanged: `group_add`, `group_discard`, `group_send`, `send`,
 `receive`, and channels that are not attached still get their messages by `receive()`.
 
 It also keeps the process's subscriptions alive: one member that raises, or a message
-that does not decode, is logged and skipped, never the end of the reader; a lost Redis
+that does not decode or is of a type its members do not take (a stray publisher on a
+shared Redis), is counted and skipped, never the end of the reader, and logged once a
+minute at most, never once per message or per member; a lost Redis
 connection is re-established with capped backoff and every attached member of a
 resubscribed group is told (`group.resubscribed`), so it can look for frames it missed.
 """
@@ -52,6 +54,26 @@ RESUBSCRIBE_TIMEOUT = 10.0
 CONFIRM_TIMEOUT = 5.0
 
 
+# At most one log line a minute about malformed group messages; the metric counts each.
+MALFORMED_LOG_INTERVAL = 60.0
+_malformed_logged_at: float | None = None
+_malformed_unlogged = 0
+
+
+def dropped_malformed(where: str, reason: object) -> None:
+    """Count a group message that was skipped; log the first, then one line a minute."""
+    global _malformed_logged_at, _malformed_unlogged
+    metrics.MALFORMED_MESSAGES.inc()
+    now = time.monotonic()
+    if _malformed_logged_at is not None and now - _malformed_logged_at < MALFORMED_LOG_INTERVAL:
+        _malformed_unlogged += 1
+        return
+    more = f"; {_malformed_unlogged} more since the last report" if _malformed_unlogged else ""
+    log.warning("dropped a malformed message on %s (%s)%s; counted in stockgate_layer_malformed_total",
+                where, reason, more)
+    _malformed_logged_at, _malformed_unlogged = now, 0
+
+
 def resubscribe_delay(attempt: int) -> float:
     """Seconds to wait before resubscribe attempt `attempt` (1, 2, ...)."""
     ceiling = min(RESUBSCRIBE_MAX_DELAY, RESUBSCRIBE_FIRST_DELAY * 2 ** min(attempt - 1, 10))
@@ -61,10 +83,11 @@ def resubscribe_delay(attempt: int) -> float:
 class InlineDispatch:
     """One attached channel: its consumer's dispatch, called at once and in order."""
 
-    __slots__ = ("dispatch", "backlog", "running")
+    __slots__ = ("dispatch", "accepts", "backlog", "running")
 
-    def __init__(self, dispatch: Dispatch) -> None:
+    def __init__(self, dispatch: Dispatch, accepts: frozenset[str] | None = None) -> None:
         self.dispatch = dispatch
+        self.accepts = accepts  # the message types this channel takes from groups (None: any)
         self.backlog: deque[dict[str, Any]] = deque()
         self.running: asyncio.Task[None] | None = None
 
@@ -230,8 +253,8 @@ class BroadcastLoopLayer(RedisPubSubLoopLayer):
         self._shards = [BroadcastShardConnection(shard.host, self) for shard in self._shards]
         self.attached: dict[str, InlineDispatch] = {}
 
-    def attach(self, channel: str, dispatch: Dispatch) -> None:
-        self.attached[channel] = InlineDispatch(dispatch)
+    def attach(self, channel: str, dispatch: Dispatch, accepts: frozenset[str] | None = None) -> None:
+        self.attached[channel] = InlineDispatch(dispatch, accepts)
 
     def detach(self, channel: str) -> None:
         self.attached.pop(channel, None)
@@ -258,17 +281,22 @@ class BroadcastLoopLayer(RedisPubSubLoopLayer):
             if not isinstance(message, dict) or not isinstance(message.get("type"), str):
                 raise ValueError("not a message with a string 'type'")
         except Exception as exc:
-            metrics.MALFORMED_MESSAGES.inc()
-            log.warning("dropped a malformed message on %s (%s)", group_channel, exc)
+            dropped_malformed(group_channel, exc)
             return
+        refused = False
         for channel in list(members):
             target = self.attached.get(channel)
             if target is not None:
-                target.deliver(message)
+                if target.accepts is None or message["type"] in target.accepts:
+                    target.deliver(message)
+                else:
+                    refused = True
             else:
                 queue = self.channels.get(channel)
                 if queue is not None:
                     queue.put_nowait(data)
+        if refused:
+            dropped_malformed(group_channel, f"a group message of type {message['type'][:80]!r}")
         metrics.FANOUT_SECONDS.observe(time.perf_counter() - started)
 
     def resubscribed(self, group_channels: set[str]) -> None:
@@ -294,13 +322,16 @@ class BroadcastChannelLayer(RedisPubSubChannelLayer):
             _wrap_close(self, loop)  # as the parent does: flush the loop's layer when the loop closes
         return layer
 
-    def attach(self, channel: str, dispatch: Dispatch) -> None:
+    def attach(self, channel: str, dispatch: Dispatch, accepts: frozenset[str] | None = None) -> None:
         """Deliver group messages for `channel` by calling `dispatch(message)` directly.
 
         The consumer's own dispatch is called, so handlers are found as Channels finds
         them; a dispatch that suspends finishes in a task with later messages queued
-        behind it. Messages sent to the channel itself still arrive through receive()."""
-        self._get_layer().attach(channel, dispatch)
+        behind it. Messages sent to the channel itself still arrive through receive().
+        With `accepts`, group messages of any other type are counted and dropped: a
+        publisher on the group's Redis channel cannot make a consumer run, say, its
+        `websocket.disconnect` handler."""
+        self._get_layer().attach(channel, dispatch, accepts)
 
     def detach(self, channel: str) -> None:
         self._get_layer().detach(channel)

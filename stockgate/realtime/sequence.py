@@ -19,9 +19,13 @@ from django.conf import settings
 
 from stockgate.realtime.topics import group_for
 
+# A topic's state is whole when both its epoch and its seq exist. Either one lost (an
+# eviction, an expiry, a partial restore) starts a new epoch: a seq restarted in the old
+# epoch would look like repeats to every connected client, which would drop it all. A
+# lost history alone needs nothing: replay then answers 'gone' and clients resync.
 PUBLISH_LUA = """
 local epoch = redis.call('GET', KEYS[1])
-if not epoch then
+if (not epoch) or redis.call('EXISTS', KEYS[2]) == 0 then
   epoch = ARGV[1]
   redis.call('SET', KEYS[1], epoch)
   redis.call('DEL', KEYS[2], KEYS[3])
@@ -51,10 +55,17 @@ table.insert(frames, 1, 'ok')
 return frames
 """
 
-# The topic's (epoch, seq); creates the epoch (seq 0) when the topic is new or was lost.
+# The topic's (epoch, seq); starts a new epoch at seq 0 when the topic is new or lost
+# its epoch or its seq (as PUBLISH_LUA does, so the next publish continues this epoch).
 CURRENT_LUA = """
-redis.call('SET', KEYS[1], ARGV[1], 'NX')
-return {redis.call('GET', KEYS[1]), tonumber(redis.call('GET', KEYS[2]) or '0')}
+local epoch = redis.call('GET', KEYS[1])
+if (not epoch) or redis.call('EXISTS', KEYS[2]) == 0 then
+  epoch = ARGV[1]
+  redis.call('SET', KEYS[1], epoch)
+  redis.call('SET', KEYS[2], 0)
+  redis.call('DEL', KEYS[3])
+end
+return {epoch, tonumber(redis.call('GET', KEYS[2]))}
 """
 
 
