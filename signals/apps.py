@@ -14,6 +14,10 @@ class SignalsConfig(AppConfig):
         from stockgate.schedules import DefaultSchedule, register
 
         register_snapshots()
+        from marketgate.feeds.demand import own_demand
+        from signals.live_demand import signal_tickers
+
+        own_demand(signal_tickers)  # the feed registers the signals' tickers before clients' demand
         register(DefaultSchedule(
             "signal-outcomes",
             "signals.tasks.update_signal_outcomes",

@@ -147,6 +147,18 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31_536_000 if _PRODUCTION and BEHIND_TLS_PROXY else 0)
 
 # --- channel layer and realtime transport ---
+# Keys live in REDIS_URL's database, but pub/sub channels are one namespace for the whole
+# Redis server: deployments on different databases of one server would receive each
+# other's frames under one channel prefix. The default prefix therefore names the
+# database (database 0 keeps the plain prefix, so existing deployments keep their channels).
+def default_channel_prefix(redis_url: str) -> str:
+    from urllib.parse import parse_qs, urlparse
+
+    parsed = urlparse(redis_url)
+    db = parse_qs(parsed.query).get("db", [parsed.path.strip("/") or "0"])[0]
+    return "stockgate" if db in ("", "0") else f"stockgate-db{db}"
+
+
 # redis-py caps an asyncio pool at 100 connections; a burst of connects needs more.
 REDIS_MAX_CONNECTIONS = tuned("REDIS_MAX_CONNECTIONS", 1000)
 # Every push is a group_send on this layer: channels-redis's pub/sub layer, with group
@@ -165,7 +177,7 @@ CHANNEL_LAYERS = {
                     "retry": AsyncRetry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), 3),
                 }
             ],
-            "prefix": env("CHANNEL_PREFIX", "stockgate"),
+            "prefix": env("CHANNEL_PREFIX", default_channel_prefix(REDIS_URL)),
         },
     }
 }
@@ -323,6 +335,15 @@ PRICE_FEED_PLUGINS = tuned("PRICE_FEED_PLUGINS", [])
 PRICE_WATCHLIST = envlist("PRICE_WATCHLIST", ["005930", "000660"])
 # The upstream's registration limit per session (KIS: 41 realtime registrations).
 PRICE_MAX_REGISTRATIONS = tuned("PRICE_MAX_REGISTRATIONS", 40)
+# The feed's fairness rule (marketgate/feeds/fairness.py, docs/operations.md): one client
+# (a signed-in user, else an address) moves at most this many tickers into the slots...
+PRICE_CLIENT_MAX_TICKERS = tuned("PRICE_CLIENT_MAX_TICKERS", 4)
+# ...a registration is kept at least this long (rotating subscriptions cannot churn it)...
+PRICE_REGISTRATION_MIN_SECONDS = tuned("PRICE_REGISTRATION_MIN_SECONDS", 60.0)
+# ...and registers + releases are at most this many a minute once the slots are filled.
+PRICE_REGISTRATION_CHANGES_PER_MINUTE = tuned("PRICE_REGISTRATION_CHANGES_PER_MINUTE", 20.0)
+# Own demand from the signals: the latest scan's tickers (best scores first) and open positions, at most this many.
+PRICE_SIGNAL_TICKERS = tuned("PRICE_SIGNAL_TICKERS", 20)
 # Per client, per ticker: at most this many price_update frames a second (latest wins).
 PRICE_MAX_UPDATES_PER_SECOND = tuned("PRICE_MAX_UPDATES_PER_SECOND", 4.0)
 # A quote older than this (wall seconds) is never sent as live; snapshots flag it stale.

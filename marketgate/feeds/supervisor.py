@@ -24,7 +24,8 @@ from marketgate.feeds import clock, quotes
 from marketgate.feeds.backoff import Backoff
 from marketgate.feeds.bars import BarBuilder, MinuteBar
 from marketgate.feeds.base import FeedError, FeedSession, IndexTick, PriceFeed, Tick
-from marketgate.feeds.demand import wanted_tickers
+from marketgate.feeds.demand import fairness_rule, wanted_tickers
+from marketgate.feeds.fairness import Registrations
 from marketgate.feeds.lock import SessionLock
 from marketgate.feeds.messages import index_message, price_message, quote_record
 from marketgate.feeds.state import (
@@ -58,7 +59,8 @@ async def push_bars(bars: list[MinuteBar]) -> None:
     await pipe.execute()
 
 
-DemandSource = Callable[[], Awaitable[tuple[list[str], int]]]
+# (tickers that deserve a slot, best first; how many do not fit), given what is registered.
+DemandSource = Callable[[set[str]], Awaitable[tuple[list[str], int]]]
 
 
 class FeedRunner:
@@ -84,6 +86,7 @@ class FeedRunner:
         self.lost_lock = asyncio.Event()
         self.bars = BarBuilder()
         self.registered: set[str] = set()
+        self.plan = Registrations(fairness_rule())  # hold times and change budget of this session
         self.unserved = 0
         self.dirty_quotes: dict[str, dict[str, Any]] = {}
         self.state: State = "down"
@@ -163,6 +166,7 @@ class FeedRunner:
                 log.warning("price feed: upstream unreachable: %r", exc)
             finally:
                 self.registered.clear()
+                self.plan = Registrations(fairness_rule())
                 if session is not None:
                     try:
                         await session.close()
@@ -196,17 +200,16 @@ class FeedRunner:
 
     async def _sync_registrations(self, session: FeedSession) -> None:
         try:
-            wanted_list, self.unserved = await self.demand()
+            ranked, self.unserved = await self.demand(set(self.registered))
         except Exception:
             log.warning("price feed: could not read demand; keeping registrations", exc_info=True)
             return
-        wanted = set(wanted_list)
-        # Release first, so the upstream's registration limit is never exceeded.
-        released = sorted(self.registered - wanted)
+        # The fairness rule's hold time and change budget decide what changes now;
+        # releases go first, so the upstream's registration limit is never exceeded.
+        released, added = self.plan.plan(ranked, time.monotonic())
         for ticker in released:
             await session.release(ticker)
             self.registered.discard(ticker)
-        added = [t for t in wanted_list if t not in self.registered]
         for ticker in added:
             await session.register(ticker)
             self.registered.add(ticker)

@@ -35,12 +35,17 @@ CLOSE_IDLE = 1001
 CLOSE_SLOW = 4008
 # Group messages that never touch the database (see dispatch()).
 _LAYER_EVENTS = frozenset({FRAME_EVENT, RESUBSCRIBED})
+# Every message type a socket takes from its groups; anything else published on a group's
+# Redis channel is counted and dropped by the layer, never dispatched (a forged
+# `websocket.disconnect` must not run the consumer's own handler).
+_GROUP_EVENTS = _LAYER_EVENTS | {permissions.SESSION_ENDED}
 
 
 class RealtimeConsumer(SessionWatch, TopicDelivery, AsyncWebsocketConsumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.subs: dict[str, TopicState] = {}
+        self.demand_client = ""  # who this socket is for the feed's fairness rule; set on connect
         # Set once the socket is accepted; frames are written through it (sender.py).
         self.sender: FrameSender | None = None
         self.closing = False
@@ -81,6 +86,7 @@ class RealtimeConsumer(SessionWatch, TopicDelivery, AsyncWebsocketConsumer):
     async def connect(self) -> None:
         loop = asyncio.get_running_loop()
         self.client_id = str(uuid.uuid4())
+        self.demand_client = presence.client_key(self.scope, self.client_id)
         self.last_heard = loop.time()
         await self.accept()
         metrics.CONNECTIONS.inc()
@@ -91,7 +97,7 @@ class RealtimeConsumer(SessionWatch, TopicDelivery, AsyncWebsocketConsumer):
         # per socket (layer.py); any other Channels layer delivers them through receive().
         attach = getattr(self.channel_layer, "attach", None)
         if attach is not None:
-            attach(self.channel_name, self.dispatch)
+            attach(self.channel_name, self.dispatch, _GROUP_EVENTS)
         self.tasks = [loop.create_task(self._heartbeat_loop())]
         await self._watch_session()
         self._queue(
@@ -286,7 +292,7 @@ class RealtimeConsumer(SessionWatch, TopicDelivery, AsyncWebsocketConsumer):
         except Exception:
             # Redis is away: the layer keeps the group wanted and resubscribes it.
             faultlog.failed("joining a topic's group", "the layer resubscribes when Redis is back", level=logging.WARNING)
-        await presence.joined(topic)
+        await presence.joined(topic, self.demand_client)
 
     async def _leave(self, topic: str) -> None:
         self._forget(topic)
@@ -305,7 +311,7 @@ class RealtimeConsumer(SessionWatch, TopicDelivery, AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(group_for(topic), self.channel_name)
         except Exception:
             faultlog.failed("leaving a topic's group", "the layer drops it with the connection", level=logging.WARNING)
-        await presence.left(topic)
+        await presence.left(topic, self.demand_client)
 
     async def _allowed(self, topic: str) -> bool:
         return await permissions.amay_read(self.scope.get("user"), topic)

@@ -92,7 +92,7 @@ async def test_pingpong_is_answered_with_a_pong_and_yields_no_tick():
 
 
 async def test_reconnects_with_backoff_never_two_sessions_and_little_cpu(clean_redis):
-    async def demand() -> tuple[list[str], int]:
+    async def demand(registered: set[str]) -> tuple[list[str], int]:
         return ["005930"], 0
 
     async with KisServer(drop_after=2) as kis:

@@ -151,7 +151,7 @@ def test_missing_keys_are_a_clear_error():
 
 
 async def test_reconnects_with_backoff_publish_prices_and_indices_one_session_at_a_time(clean_redis):
-    async def demand() -> tuple[list[str], int]:
+    async def demand(registered: set[str]) -> tuple[list[str], int]:
         return ["005930", "000660"], 0
 
     async with KiwoomServer(drop_after=3, repeat=True) as server:
