@@ -56,6 +56,9 @@ async def subscribe(ws: Any, topic: str) -> None:
 
 
 def test_demo_prices_reach_subscribers_on_two_web_processes_and_stop_after_unsubscribe(clean_redis):
+    from marketgate.models import Instrument
+
+    Instrument.objects.create(ticker="005930", name="삼성전자", market="KOSPI")  # only instruments are registered
     server1, server2 = web().start(), web().start()
     streamer = feed(PRICE_WATCHLIST="000660", PRICE_DEMO_TICK_SECONDS="0.5").start()
     try:
