@@ -23,7 +23,7 @@ class FeedStateDict(TypedDict, total=False):
     last_tick_at: str | None  # wall time of the last tick received
     last_tick_as_of: str | None  # market time of that tick
     registered: int
-    unserved: int  # demanded tickers over the registration limit
+    unserved: int  # tickers the fairness rule ranks that do not fit the registration limit
     attempt: int  # reconnect attempt, 0 while connected
     holder: str
     updated_at: str

@@ -114,3 +114,23 @@ async def test_wanted_tickers_reports_what_did_not_fit_and_skips_what_is_no_inst
     ranked, unserved = await demand.wanted_tickers()
     assert ranked[:2] == ["005930", "000660"] and "999999" not in ranked and unserved == 2
     demand.forget_cached()
+
+
+@pytest.mark.django_db
+def test_the_signals_own_demand_is_the_latest_scan_by_score_then_open_positions(settings):
+    """What every trader's dashboard shows live comes before any client's demand."""
+    from datetime import date
+
+    from signals.live_demand import signal_tickers
+    from signals.models import OutcomeStatus, SignalOutcome
+    from tests import factories
+
+    older = factories.signal("000300", signal_date=date(2026, 1, 5))
+    SignalOutcome.objects.create(signal=older, status=OutcomeStatus.OPEN)
+    closed = factories.signal("000400", signal_date=date(2026, 1, 5))
+    SignalOutcome.objects.create(signal=closed, status=OutcomeStatus.STOP)
+    factories.signal("000100", signal_date=date(2026, 2, 3), score=70)
+    factories.signal("000200", signal_date=date(2026, 2, 3), score=90)
+    assert signal_tickers() == ["000200", "000100", "000300"]
+    settings.PRICE_SIGNAL_TICKERS = 2
+    assert signal_tickers() == ["000200", "000100"]
