@@ -11,6 +11,7 @@ user, else the address, so opening more sockets never makes one client more.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -34,8 +35,22 @@ def client_key(scope: Mapping[str, Any], fallback: str) -> str:
         return f"user:{user.pk}"
     client = scope.get("client")
     if client and client[0]:
-        return f"addr:{client[0]}"
+        return f"addr:{_network(client[0])}"
     return f"socket:{fallback}"
+
+
+def _network(host: str) -> str:
+    """An IPv4 address as is; an IPv6 address as its /64, which one subscriber usually
+    holds whole (counting each of its addresses would make one client many)."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host  # a unix socket path or a name: as given
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 def on_demand_change(hook: DemandHook) -> None:

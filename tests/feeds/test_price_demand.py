@@ -134,3 +134,28 @@ def test_the_signals_own_demand_is_the_latest_scan_by_score_then_open_positions(
     assert signal_tickers() == ["000200", "000100", "000300"]
     settings.PRICE_SIGNAL_TICKERS = 2
     assert signal_tickers() == ["000200", "000100"]
+
+
+@pytest.mark.parametrize(
+    ("scope", "client"),
+    [
+        ({"client": ("10.1.2.3", 50000)}, "addr:10.1.2.3"),
+        ({"client": ("2001:db8:1:2:3:4:5:6", 1)}, "addr:2001:db8:1:2::/64"),  # one subscriber's /64 is one client
+        ({"client": ("2001:db8:1:2:ffff::1", 1)}, "addr:2001:db8:1:2::/64"),
+        ({"client": ("::ffff:10.0.0.1", 1)}, "addr:10.0.0.1"),
+        ({}, "socket:s1"),
+    ],
+)
+def test_a_client_is_its_address_or_network_and_sockets_never_make_more(scope, client):
+    from stockgate.realtime.presence import client_key
+
+    assert client_key(scope, "s1") == client
+
+
+def test_a_signed_in_user_is_one_client_from_any_address():
+    from types import SimpleNamespace
+
+    from stockgate.realtime.presence import client_key
+
+    user = SimpleNamespace(is_authenticated=True, pk=7)
+    assert client_key({"user": user, "client": ("10.0.0.9", 1)}, "s") == "user:7"
