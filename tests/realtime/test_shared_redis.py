@@ -20,10 +20,8 @@ import redis
 import websockets
 from django.conf import settings
 
-from stockgate.realtime.redis_conn import reset_clients
 from stockgate.realtime.sequence import keys_for
 from tests import factories, processes
-from tests.faults.test_fault_redis import layers_on
 from tests.services import PrivateRedis
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -120,7 +118,7 @@ def evals(client: redis.Redis) -> int:
     return sum(stats.get(name, {}).get("calls", 0) for name in ("cmdstat_eval", "cmdstat_evalsha"))
 
 
-def test_garbage_on_a_group_channel_is_counted_skipped_and_real_frames_still_arrive(settings):
+def test_garbage_on_a_group_channel_is_counted_skipped_and_real_frames_still_arrive():
     """A stray publisher puts undecodable bytes, non-messages, messages of types the
     consumer must never run from a group (a forged `websocket.disconnect`, a client frame,
     an unknown handler), a frame without its stamp and a frame of an epoch the topic does
@@ -129,9 +127,6 @@ def test_garbage_on_a_group_channel_is_counted_skipped_and_real_frames_still_arr
     traceback and does not spin repairing the foreign frame (a private Redis, so its
     command counts are the server's alone)."""
     private = PrivateRedis().start()
-    settings.REDIS_URL = private.url  # this test process publishes to the private Redis too
-    settings.CHANNEL_LAYERS = layers_on(private.url)
-    reset_clients()
     server = processes.web("uvicorn", METRICS_TOKEN="m", REDIS_URL=private.url).start()
     stray = redis.Redis.from_url(private.url)
     channel = f"{settings.CHANNEL_LAYERS['default']['CONFIG']['prefix']}__group__{TOPIC}"
@@ -155,7 +150,11 @@ def test_garbage_on_a_group_channel_is_counted_skipped_and_real_frames_still_arr
             before = evals(stray)
             await asyncio.sleep(2.0)
             idle_evals = evals(stray) - before
-            await asyncio.to_thread(factories.gate, level=62)
+            save = await asyncio.to_thread(  # the real publisher, on the private Redis
+                processes.manage, "shell", "-c", "from tests.factories import gate; gate(level=62)",
+                REDIS_URL=private.url,
+            )
+            assert save.returncode == 0, save.stderr
             got = await next_gate(ws)
             await ws.close()
             return got, idle_evals
@@ -165,7 +164,6 @@ def test_garbage_on_a_group_channel_is_counted_skipped_and_real_frames_still_arr
     finally:
         server.stop()
         private.stop()
-        reset_clients()
     log = server.output()
     assert got is not None and got["data"]["level"] == 62 and not got.get("snapshot"), got
     assert idle_evals < 10, f"{idle_evals} scripts in 2 s with nothing published: a repair loop"
