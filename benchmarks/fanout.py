@@ -14,10 +14,22 @@ Stacks:
   shipped  the web command of the Procfile, as deployed (WEB_CONCURRENCY = --web-procs)
   daphne   the same application under daphne (the fallback: frames take the ASGI send)
 
+With --web-procs N the floor is N relays on one port (SO_REUSEPORT), as the shipped
+stack is N uvicorn workers on one socket.
+
+--storm adds a reconnect storm after the fan-out: one web process (a worker of N >= 2)
+is killed; its supervisor starts it again (uvicorn's for the shipped stack, the floor's
+own), and every socket it held comes back with the dashboard's jittered backoff and
+resubscribes with `since` (fanout_client.py --reconnect). Reported: the sockets dropped,
+the time from the kill until every one of them is subscribed again, each socket's own
+drop -> subscribed time (p50/p99), the failed attempts, and the database transactions
+during the storm (and during the first connect) from pg_stat_database.
+
 Everything runs on loopback against a private redis-server it starts and stops, and
 each run stops by itself:
 
   .venv/bin/python benchmarks/fanout.py --clients 1000 --rate 4 --seconds 20 --stacks shipped,floor,daphne
+  .venv/bin/python benchmarks/fanout.py --clients 10000 --rate 1 --web-procs 2 --storm --stacks shipped,floor
 """
 
 from __future__ import annotations
@@ -91,7 +103,7 @@ class Stack:
 def stack_for(name: str, port: int, web_procs: int, extra: list[str]) -> Stack:
     daphne = [PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "stockgate.asgi:application"]
     if name == "floor":
-        cmd = [PY, str(BENCH / "floor_relay.py"), "--port", str(port), "--channel", CHANNEL]
+        cmd = [PY, str(BENCH / "floor_relay.py"), "--port", str(port), "--channel", CHANNEL, "--procs", str(web_procs)]
         return Stack(name, "/", {}, cmd)
     if name == "shipped":
         return Stack(name, f"/ws?subscribe={TOPIC}", {"WEB_CONCURRENCY": str(web_procs)}, procfile_web(port) + extra)
@@ -161,6 +173,39 @@ def prepare_database(url: str) -> None:
     subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=REPO, env=env, check=True)
 
 
+def db_transactions(url: str) -> int:
+    """Transactions committed or rolled back in the benchmark's database so far (every
+    query outside a transaction is one): what the servers asked of PostgreSQL."""
+    import psycopg
+
+    name = url.rsplit("/", 1)[1].split("?")[0]
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        conn.execute("SELECT pg_stat_clear_snapshot()")
+        row = conn.execute("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s",
+                           (name,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def settled_db_transactions(url: str, before: int, own: int = 1) -> int:
+    """Transactions since `before`, read once PostgreSQL's statistics have caught up (an
+    idle backend reports what it did within 10 s; this function's own reads are taken off)."""
+    time.sleep(11.0)
+    return max(0, db_transactions(url) - before - own)
+
+
+def workers(root: psutil.Process, port: int) -> list[tuple[psutil.Process, int]]:
+    """The server's worker processes with the sockets each holds on `port`."""
+    found = []
+    for child in root.children():
+        try:
+            held = sum(1 for c in child.net_connections(kind="tcp")
+                       if c.status == psutil.CONN_ESTABLISHED and c.laddr and c.laddr.port == port)
+        except psutil.NoSuchProcess:
+            continue
+        found.append((child, held))
+    return found
+
+
 def redis_work(client: redis.Redis) -> tuple[int, float, float]:
     """(commands, command usec) since the last CONFIG RESETSTAT, and Redis CPU seconds since it started."""
     stats = client.info("commandstats")
@@ -173,13 +218,13 @@ def redis_work(client: redis.Redis) -> tuple[int, float, float]:
 class Clients:
     """The client processes of one stack: N sockets split across `procs` processes."""
 
-    def __init__(self, port: int, path: str, n: int, procs: int, workdir: Path) -> None:
+    def __init__(self, port: int, path: str, n: int, procs: int, workdir: Path, reconnect: bool) -> None:
         self.outs = [workdir / f"lat-{i}.bin" for i in range(procs)]
         counts = [n // procs + (1 if i < n % procs else 0) for i in range(procs)]
         self.procs = [
             subprocess.Popen(
-                [PY, str(BENCH / "fanout_client.py"), "--port", str(port), "--path", path,
-                 "--count", str(c), "--out", str(out)],
+                [PY, str(BENCH / "fanout_client.py"), "--port", str(port), "--path", path, "--topic", TOPIC,
+                 "--count", str(c), "--out", str(out), *(["--reconnect"] if reconnect else [])],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
             )
             for c, out in zip(counts, self.outs, strict=True)
@@ -202,6 +247,15 @@ class Clients:
             total += int(p.stdout.readline().split()[1])  # type: ignore[union-attr]
         return total
 
+    def status(self) -> dict[str, int]:
+        total: dict[str, int] = {}
+        for p in self.procs:
+            p.stdin.write("status\n")  # type: ignore[union-attr]
+            p.stdin.flush()  # type: ignore[union-attr]
+            for key, value in json.loads(p.stdout.readline()).items():  # type: ignore[union-attr]
+                total[key] = total.get(key, 0) + value
+        return total
+
     def stop(self) -> tuple[list[float], dict[str, object]]:
         summaries = []
         for p in self.procs:
@@ -213,14 +267,17 @@ class Clients:
         for out in self.outs:
             latencies.frombytes(out.read_bytes())
         closed: dict[str, int] = {}
+        back_seconds: list[float] = []
         for s in summaries:
             for code, n in s["closed"].items():
                 closed[code] = closed.get(code, 0) + n
-        return sorted(latencies), {"closed": closed}
+            back_seconds.extend(s["back_seconds"])
+        return sorted(latencies), {"closed": closed, "back_seconds": sorted(back_seconds)}
 
 
 def profile(procs: list[psutil.Process], name: str, seconds: float) -> subprocess.Popen[bytes]:
-    """py-spy (pip install py-spy) on the busiest server process, collapsed stacks in var/fanout-bench/."""
+    """py-spy (pip install py-spy) on the busiest server process, collapsed stacks in var/fanout-bench/
+    (for a storm: the surviving worker the dropped sockets come back to)."""
     target = max(procs, key=lambda p: p.memory_info().rss)
     out = LOGS / f"profile-{name}.txt"
     spy = shutil.which("py-spy", path=str(Path(PY).parent)) or "py-spy"
@@ -264,11 +321,13 @@ def run_stack(name: str, args: argparse.Namespace, redis_url: str, workdir: Path
         procs = tree(server.pid)
         rss_before = rss(procs)
         client_procs = args.client_procs or max(1, -(-args.clients // 2500))
-        clients = Clients(port, stack.path, args.clients, client_procs, workdir)
+        storm = args.storm and name != "daphne"
+        clients = Clients(port, stack.path, args.clients, client_procs, workdir, reconnect=storm)
+        xacts0 = db_transactions(args.database_url)
         t_connect = time.monotonic()
         subscribed, failed = clients.wait_ready()
         connect_seconds = time.monotonic() - t_connect
-        time.sleep(2.0)
+        connect_xacts = settled_db_transactions(args.database_url, xacts0)
         procs = tree(server.pid)
         rss_idle = rss(procs)
         r.config_resetstat()
@@ -301,6 +360,7 @@ def run_stack(name: str, args: argparse.Namespace, redis_url: str, workdir: Path
         cpu = cpu_seconds(procs) - cpu0
         numsub = r.pubsub_numsub(CHANNEL)[0][1]
         rss_after = rss(procs)
+        storm_result = run_storm(server.pid, port, clients, args) if storm else {}
         latencies, extra = clients.stop()
     finally:
         stop_group(server)
@@ -315,7 +375,49 @@ def run_stack(name: str, args: argparse.Namespace, redis_url: str, workdir: Path
         "redis_cmds_per_bcast": calls / count, "redis_usec_per_bcast": usec / count,
         "redis_cpu_ms_per_bcast": 1000 * redis_cpu / count, "redis_subscribers": numsub,
         "frame_bytes": published["frame_bytes"], "closed": extra["closed"], "load_avg_1m": load_at_start,
+        "load_avg_1m_end": round(os.getloadavg()[0], 1), "connect_db_xacts": connect_xacts,
+        **storm_result, **storm_spread(extra["back_seconds"]),  # type: ignore[arg-type]
     }
+
+
+def run_storm(root_pid: int, port: int, clients: Clients, args: argparse.Namespace) -> dict[str, object]:
+    """Kill the worker holding the most sockets; wait until every dropped one is back."""
+    found = workers(psutil.Process(root_pid), port)
+    if len(found) < 2:
+        raise SystemExit("--storm needs --web-procs >= 2 (the killed process's sockets come back to the others)")
+    victim, held = max(found, key=lambda item: item[1])
+    xacts0 = db_transactions(args.database_url)
+    procs = [p for p in tree(root_pid) if p.pid != victim.pid]
+    cpu0 = cpu_seconds(procs)
+    load = round(os.getloadavg()[0], 1)
+    survivor = max((item for item in found if item[0] is not victim), key=lambda item: item[1])[0]
+    spy = profile([survivor], f"storm-{args.current_stack}", 15) if args.profile else None
+    t0 = time.monotonic()
+    victim.kill()
+    status, seen, seen_at = clients.status(), -1, t0
+    while time.monotonic() - t0 < args.storm_timeout:
+        status = clients.status()
+        if status["dropped"] != seen:
+            seen, seen_at = status["dropped"], time.monotonic()
+        settled = status["dropped"] >= held or time.monotonic() - seen_at > 5.0
+        if settled and status["dropped"] and status["back"] >= status["dropped"]:
+            break
+        time.sleep(0.1)
+    storm_seconds = time.monotonic() - t0
+    if spy is not None:
+        spy.wait(timeout=60)
+    cpu = cpu_seconds(procs + [p for p in tree(root_pid) if p not in procs]) - cpu0  # + the restarted one
+    return {"storm_held": held, "storm_dropped": status["dropped"], "storm_back": status["back"],
+            "storm_s": round(storm_seconds, 2), "storm_failed_attempts": status["failed_attempts"],
+            "storm_server_cpu_s": round(cpu, 1), "storm_load_avg_1m": load,
+            "storm_db_xacts": settled_db_transactions(args.database_url, xacts0)}
+
+
+def storm_spread(back_seconds: list[float]) -> dict[str, float]:
+    if not back_seconds:
+        return {}
+    return {"storm_back_p50_s": round(percentile(back_seconds, 0.5), 2),
+            "storm_back_p99_s": round(percentile(back_seconds, 0.99), 2)}
 
 
 COLUMNS = [("stack", "{}"), ("clients", "{}"), ("delivered", "{}"), ("expected", "{}"), ("p50_ms", "{:.1f}"),
@@ -325,14 +427,34 @@ COLUMNS = [("stack", "{}"), ("clients", "{}"), ("delivered", "{}"), ("expected",
            ("load_avg_1m", "{}")]
 
 
+CONNECT_COLUMNS = [("stack", "{}"), ("clients", "{}"), ("subscribed", "{}"), ("connect_s", "{}"),
+                   ("x_floor_connect", "{:.2f}"), ("connect_db_xacts", "{}"), ("storm_held", "{}"),
+                   ("storm_dropped", "{}"), ("storm_back", "{}"), ("storm_s", "{}"), ("x_floor_storm", "{:.2f}"),
+                   ("storm_back_p50_s", "{}"), ("storm_back_p99_s", "{}"), ("storm_failed_attempts", "{}"),
+                   ("storm_db_xacts", "{}"), ("storm_server_cpu_s", "{}"), ("storm_load_avg_1m", "{}")]
+
+
+def ratio(r: dict[str, object], floor: dict[str, object] | None, key: str) -> float:
+    if not floor or key not in r or key not in floor or not floor[key]:
+        return float("nan")
+    return float(r[key]) / float(floor[key])  # type: ignore[arg-type]
+
+
+def table(results: list[dict[str, object]], columns: list[tuple[str, str]]) -> str:
+    head = "| " + " | ".join(c for c, _ in columns) + " |"
+    rows = ["| " + " | ".join(fmt.format(r[c]) if c in r else "—" for c, fmt in columns) + " |" for r in results]
+    return "\n".join([head, "|" + "---|" * len(columns), *rows])
+
+
 def report(results: list[dict[str, object]]) -> str:
     floor = next((r for r in results if r["stack"] == "floor"), None)
     for r in results:
-        r["x_floor_p50"] = r["p50_ms"] / floor["p50_ms"] if floor else float("nan")  # type: ignore[operator]
-        r["x_floor_p99"] = r["p99_ms"] / floor["p99_ms"] if floor else float("nan")  # type: ignore[operator]
-    head = "| " + " | ".join(c for c, _ in COLUMNS) + " |"
-    rows = ["| " + " | ".join(fmt.format(r[c]) for c, fmt in COLUMNS) + " |" for r in results]
-    return "\n".join([head, "|" + "---|" * len(COLUMNS), *rows])
+        r["x_floor_p50"] = ratio(r, floor, "p50_ms")
+        r["x_floor_p99"] = ratio(r, floor, "p99_ms")
+        r["x_floor_connect"] = ratio(r, floor, "connect_s")
+        if "storm_s" in r:
+            r["x_floor_storm"] = ratio(r, floor, "storm_s")
+    return table(results, COLUMNS) + "\n\n" + table(results, CONNECT_COLUMNS)
 
 
 def main() -> None:
@@ -349,9 +471,17 @@ def main() -> None:
     parser.add_argument("--database-url", default="postgres://postgres@localhost:5432/stockgate_fanoutbench")
     parser.add_argument("--json", help="also write the results here")
     parser.add_argument("--profile", action="store_true", help="py-spy record the server while publishing")
+    parser.add_argument("--storm", action="store_true",
+                        help="then kill one web process and time its sockets coming back (needs --web-procs >= 2)")
+    parser.add_argument("--storm-timeout", type=float, default=300.0, help="give up on the storm after this long")
     args = parser.parse_args()
+    if args.storm and args.web_procs < 2:
+        parser.error("--storm needs --web-procs >= 2")
+    # Sockets on both ends: the server and client processes inherit this limit.
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if hard < args.clients + 1000:
+        raise SystemExit(f"the open-files limit ({hard}) is below {args.clients} sockets; raise `ulimit -Hn`")
     prepare_database(args.database_url)
     with tempfile.TemporaryDirectory(prefix="fanout-") as tmp:
         workdir = Path(tmp)
@@ -360,6 +490,7 @@ def main() -> None:
         try:
             for name in args.stacks.split(","):
                 print(f"-- {name}: {args.clients} sockets, {args.rate}/s for {args.seconds}s ...", flush=True)
+                args.current_stack = name
                 result = run_stack(name, args, redis_url, workdir)
                 results.append(result)
                 print(json.dumps(result), flush=True)

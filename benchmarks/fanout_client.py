@@ -6,9 +6,19 @@ a full client library (or json.loads per frame) would measure the client, not th
 server. Each frame is only searched for `"sent_at":` (the publish time embedded in
 the broadcast) and the latency is now - sent_at.
 
+With --reconnect, a socket the server drops comes back the way the dashboard's client
+does (static/stockgate/dashboard/realtime.js): after max(0.25 s, random() x min(30 s,
+1 s x 2^(failures - 1))), `failures` counting consecutive closed connections (reset by
+one that stayed open for 60 s), a 10 s limit on each attempt, and the topic resubscribed
+with `since` (the epoch and seq of the last frame it got) or, when it has seen none, in
+the URL.
+
 Protocol on stdin/stdout: prints `READY <subscribed> <failed>` once every socket has
-its `subscribed` ack (or failed); on `count` prints `COUNT <frames received>`; on `stop` writes the latencies (seconds,
-float64, native order) to --out and prints a JSON summary line.
+its `subscribed` ack (or failed); on `count` prints `COUNT <frames received>`; on
+`status` prints a JSON line (sockets dropped by the server, back and subscribed again,
+failed attempts); on `stop` writes the latencies (seconds, float64, native order) to
+--out and prints a JSON summary line (with each dropped socket's time to be subscribed
+again).
 """
 
 from __future__ import annotations
@@ -18,6 +28,8 @@ import asyncio
 import base64
 import json
 import os
+import random
+import re
 import resource
 import sys
 import time
@@ -29,6 +41,16 @@ SUBSCRIBED = b'{"type":"subscribed"'
 JSON_PING = b'{"type":"ping"'
 PONG_TEXT = b'{"type":"pong"}'
 ZERO_MASK = b"\x00\x00\x00\x00"  # a zero key is a valid mask and leaves the payload as is
+SINCE = re.compile(rb'"seq":(\d+).*?"epoch":"([^"]+)"|"epoch":"([^"]+)".*?"seq":(\d+)')
+# The dashboard's reconnect backoff (realtime.js BACKOFF, CONNECT_TIMEOUT_MS).
+BACKOFF_BASE_S, BACKOFF_CAP_S, BACKOFF_FLOOR_S, STABLE_S = 1.0, 30.0, 0.25, 60.0
+CONNECT_TIMEOUT_S = 10.0
+
+
+def backoff_delay(failures: int) -> float:
+    """realtime.js backoffDelay(): full jitter, capped, never a tight loop."""
+    cap = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** max(0, failures - 1))
+    return max(BACKOFF_FLOOR_S, random.random() * cap)
 
 
 def client_frame(opcode: int, payload: bytes) -> bytes:
@@ -49,12 +71,98 @@ class Stats:
         self.failed = 0
         self.closed: dict[int, int] = {}
         self.other_frames = 0
+        self.dropped = 0  # connections the server closed or lost (not by this process)
+        self.back = 0  # of those, sockets subscribed again
+        self.failed_attempts = 0  # reconnect attempts that did not get to `subscribed`
+        self.back_seconds = array("d")  # per dropped socket: drop -> subscribed again
+
+
+class Conn:
+    """One client: a socket and, with --reconnect, the sockets that replace it."""
+
+    def __init__(self, stats: Stats, args: argparse.Namespace) -> None:
+        self.stats = stats
+        self.args = args
+        self.transport: asyncio.Transport | None = None
+        self.failures = 0
+        self.opened_at = 0.0
+        self.dropped_at = 0.0  # while coming back after a drop
+        self.last_stamped = b""  # the last frame carrying seq/epoch: `since` on reconnect
+        self.subscribed_once = False
+
+    def since(self) -> tuple[str, int] | None:
+        match = SINCE.search(self.last_stamped) if self.last_stamped else None
+        if match is None:
+            return None
+        if match.group(1) is not None:
+            return match.group(2).decode(), int(match.group(1))
+        return match.group(3).decode(), int(match.group(4))
+
+    def request(self) -> tuple[bytes, bytes | None]:
+        """The handshake, and the subscribe frame to send once open (realtime.js connect())."""
+        args = self.args
+        since = self.since() if self.subscribed_once else None
+        if since is None:
+            return handshake(args.host, args.port, args.path), None
+        base = args.path.split("?", 1)[0]
+        frame = json.dumps({"type": "subscribe", "topic": args.topic,
+                            "since": {"epoch": since[0], "seq": since[1]}}).encode()
+        return handshake(args.host, args.port, base), frame
+
+    def lost(self, was_open: bool) -> None:
+        """The socket closed without this process asking: come back like the dashboard."""
+        self.transport = None
+        if not self.args.reconnect or STOPPING or not self.subscribed_once:
+            return
+        now = time.monotonic()
+        if self.dropped_at == 0.0:
+            self.dropped_at = now
+            self.stats.dropped += 1
+        else:
+            self.stats.failed_attempts += 1
+        if was_open and self.opened_at and now - self.opened_at >= STABLE_S:
+            self.failures = 0
+        self.opened_at = 0.0
+        self.failures += 1
+        asyncio.get_running_loop().call_later(backoff_delay(self.failures), self.reconnect)
+
+    def reconnect(self) -> None:
+        if not STOPPING:
+            asyncio.get_running_loop().create_task(self._attempt())
+
+    async def _attempt(self) -> None:
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[bool] = loop.create_future()
+        request, subscribe = self.request()
+        try:
+            transport, protocol = await asyncio.wait_for(
+                loop.create_connection(lambda: BenchClient(self, request, subscribe, ready), self.args.host,
+                                       self.args.port),
+                timeout=CONNECT_TIMEOUT_S,
+            )
+        except (OSError, TimeoutError):
+            self.lost(was_open=False)
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(ready), timeout=CONNECT_TIMEOUT_S)
+        except TimeoutError:
+            if not protocol.open:  # realtime.js: give up on a socket still CONNECTING
+                transport.abort()
+
+    def subscribed(self) -> None:
+        self.subscribed_once = True
+        if self.dropped_at:
+            self.stats.back += 1
+            self.stats.back_seconds.append(time.monotonic() - self.dropped_at)
+            self.dropped_at = 0.0
 
 
 class BenchClient(asyncio.Protocol):
-    def __init__(self, stats: Stats, request: bytes, ready: asyncio.Future[bool]) -> None:
-        self.stats = stats
+    def __init__(self, conn: Conn, request: bytes, subscribe: bytes | None, ready: asyncio.Future[bool]) -> None:
+        self.conn = conn
+        self.stats = conn.stats
         self.request = request
+        self.subscribe = subscribe
         self.ready = ready
         self.buf = b""
         self.open = False
@@ -62,12 +170,15 @@ class BenchClient(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        self.conn.transport = self.transport
         self.transport.write(self.request)  # type: ignore[union-attr]
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.ready.done():
             self.ready.set_result(False)
         self.stats.closed[-1] = self.stats.closed.get(-1, 0) + 1
+        if self.conn.transport is self.transport:
+            self.conn.lost(self.open)
 
     def data_received(self, data: bytes) -> None:
         buf = self.buf + data if self.buf else data
@@ -83,6 +194,9 @@ class BenchClient(asyncio.Protocol):
                 self.transport.close()
                 return
             self.open = True
+            self.conn.opened_at = time.monotonic()
+            if self.subscribe is not None:
+                self.send(0x1, self.subscribe)
             buf = buf[end + 4 :]
         now = time.time()
         pos, size = 0, len(buf)
@@ -116,13 +230,17 @@ class BenchClient(asyncio.Protocol):
                 while payload[stop] not in b",}":
                     stop += 1
                 self.stats.latencies.append(now - float(payload[start:stop]))
+                self.conn.last_stamped = payload
             elif payload.startswith(SUBSCRIBED):
                 self.stats.subscribed += 1
+                self.conn.subscribed()
                 if not self.ready.done():
                     self.ready.set_result(True)
             elif payload.startswith(JSON_PING):
                 self.send(0x1, PONG_TEXT)
             else:
+                if b'"epoch":' in payload:  # a snapshot or a replayed frame
+                    self.conn.last_stamped = payload
                 self.stats.other_frames += 1
         elif opcode == 0x9:
             self.send(0xA, payload)
@@ -135,6 +253,9 @@ class BenchClient(asyncio.Protocol):
             self.transport.write(client_frame(opcode, payload))
 
 
+STOPPING = False
+
+
 def handshake(host: str, port: int, path: str) -> bytes:
     key = base64.b64encode(os.urandom(16)).decode()
     return (
@@ -143,31 +264,35 @@ def handshake(host: str, port: int, path: str) -> bytes:
     ).encode()
 
 
-async def open_one(stats: Stats, host: str, port: int, path: str, gate: asyncio.Semaphore,
-                   keep: list[asyncio.BaseTransport]) -> None:
+async def open_one(conn: Conn, gate: asyncio.Semaphore, keep: list[Conn]) -> None:
+    """The first connection (not the dashboard's backoff: the benchmark's own paced ramp)."""
     loop = asyncio.get_running_loop()
+    args = conn.args
     async with gate:
         for attempt in range(5):
             ready: asyncio.Future[bool] = loop.create_future()
             try:
                 transport, _ = await loop.create_connection(
-                    lambda ready=ready: BenchClient(stats, handshake(host, port, path), ready), host, port
+                    lambda ready=ready: BenchClient(conn, handshake(args.host, args.port, args.path), None, ready),
+                    args.host, args.port,
                 )
                 if await asyncio.wait_for(ready, timeout=60):
-                    keep.append(transport)
+                    keep.append(conn)
                     return
+                conn.transport = None
                 transport.close()
             except (OSError, TimeoutError):
-                pass
+                conn.transport = None
             await asyncio.sleep(0.2 * (attempt + 1))
-        stats.failed += 1
+        conn.stats.failed += 1
 
 
 async def main(args: argparse.Namespace) -> None:
+    global STOPPING
     stats = Stats()
-    keep: list[asyncio.BaseTransport] = []
+    keep: list[Conn] = []
     gate = asyncio.Semaphore(args.concurrency)
-    await asyncio.gather(*(open_one(stats, args.host, args.port, args.path, gate, keep) for _ in range(args.count)))
+    await asyncio.gather(*(open_one(Conn(stats, args), gate, keep) for _ in range(args.count)))
     print(f"READY {len(keep)} {stats.failed}", flush=True)
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
@@ -178,12 +303,19 @@ async def main(args: argparse.Namespace) -> None:
             break
         if line == b"count":
             print(f"COUNT {len(stats.latencies)}", flush=True)
+        elif line == b"status":
+            print(json.dumps({"dropped": stats.dropped, "back": stats.back, "failed_attempts": stats.failed_attempts,
+                              "open": sum(1 for c in keep if c.transport is not None)}), flush=True)
+    STOPPING = True
     await asyncio.to_thread(Path(args.out).write_bytes, stats.latencies.tobytes())
     summary = {"received": len(stats.latencies), "subscribed": stats.subscribed, "failed": stats.failed,
-               "open": len(keep), "closed": stats.closed, "other_frames": stats.other_frames}
+               "open": sum(1 for c in keep if c.transport is not None), "closed": stats.closed,
+               "other_frames": stats.other_frames, "dropped": stats.dropped, "back": stats.back,
+               "failed_attempts": stats.failed_attempts, "back_seconds": list(stats.back_seconds)}
     print(json.dumps(summary), flush=True)
-    for transport in keep:
-        transport.abort()
+    for conn in keep:
+        if conn.transport is not None:
+            conn.transport.abort()
 
 
 def run() -> None:
@@ -193,6 +325,8 @@ def run() -> None:
     parser.add_argument("--path", default="/ws")
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--concurrency", type=int, default=100)
+    parser.add_argument("--topic", default="market-gate", help="resubscribed with `since` after a reconnect")
+    parser.add_argument("--reconnect", action="store_true", help="come back after a drop, as the dashboard does")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
