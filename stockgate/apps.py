@@ -12,12 +12,15 @@ class StockgateConfig(AppConfig):
     verbose_name = "stockgate"
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_out
+
         from stockgate import checks
         from stockgate.ops import heartbeats, hooks
-        from stockgate.realtime import permissions
+        from stockgate.realtime import auth, permissions
 
         checks.register_checks()
         permissions.connect()
+        user_logged_out.connect(auth.logged_out, dispatch_uid="stockgate.realtime.auth.logged_out")
         heartbeats.connect()
         hooks.connect()
         _create_folders()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import warnings
@@ -13,14 +14,30 @@ from django.core.asgi import get_asgi_application
 # otherwise print this warning for every file the page loads.
 warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous iterators")
 
+
+
+class QuietSocketLines(logging.Filter):
+    """Drops uvicorn's INFO lines for each WebSocket opened and closed ('"WebSocket /ws"
+    [accepted]', "connection open", "connection closed"): thousands of sockets coming
+    back after a restart would each write them, in the handshake's path. /ws/stats and
+    the metrics count sockets; refusals (403) and errors are still logged."""
+
+    SKIP = frozenset({'%s - "WebSocket %s" [accepted]', "connection open", "connection closed"})
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.INFO or record.msg not in self.SKIP
+
+
+logging.getLogger("uvicorn.error").addFilter(QuietSocketLines())
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stockgate.settings")
 # Set up Django (and its app registry) before anything imports models.
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from marketgate.calendar import warm_up  # noqa: E402
+from stockgate.realtime.auth import auth_stack  # noqa: E402
 from stockgate.realtime.origin import origin_validated  # noqa: E402
 from stockgate.realtime.routing import websocket_urlpatterns  # noqa: E402
 
@@ -31,6 +48,6 @@ threading.Thread(target=warm_up, name="calendar-warm-up", daemon=True).start()
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": origin_validated(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": origin_validated(auth_stack(URLRouter(websocket_urlpatterns))),
     }
 )

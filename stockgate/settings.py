@@ -214,6 +214,10 @@ WS_TOPIC_PERMISSIONS: dict[str, str] = {
     k: v for k, v in (item.split("=", 1) for item in envlist("WS_TOPIC_PERMISSIONS", []))
 }
 WS_ALLOWED_ORIGINS = envlist("WS_ALLOWED_ORIGINS", [])
+# A /ws handshake with a session cookie: the user found for that session is reused for
+# this long by the same web process (a logout applies at once everywhere; a password
+# change, a deactivation or a permission change within this time). 0: look up every time.
+WS_AUTH_CACHE_SECONDS = tuned("WS_AUTH_CACHE_SECONDS", 10.0)
 # Each web process writes its socket counts for /ws/stats this often (and soon after a change).
 WS_STATS_REPORT_SECONDS = tuned("WS_STATS_REPORT_SECONDS", 5.0)
 # The per-broadcast INFO log line: at most one per price/index topic per this many seconds.

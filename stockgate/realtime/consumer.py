@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
@@ -33,7 +34,7 @@ CLOSE_TOO_LARGE = 1009
 CLOSE_POLICY = 1008
 CLOSE_IDLE = 1001
 CLOSE_SLOW = 4008
-# Group messages that never touch the database (see dispatch()).
+# The transport's own group messages.
 _LAYER_EVENTS = frozenset({FRAME_EVENT, RESUBSCRIBED})
 # Every message type a socket takes from its groups; anything else published on a group's
 # Redis channel is counted and dropped by the layer, never dispatched (a forged
@@ -64,14 +65,22 @@ class RealtimeConsumer(SessionWatch, TopicDelivery, AsyncWebsocketConsumer):
         self.coalescer = PriceCoalescer(rate, self._release_price) if rate > 0 else None
 
     async def dispatch(self, message: dict[str, Any]) -> None:
-        # Channels' dispatch first closes stale database connections in a worker thread:
-        # a thread hop per socket per broadcast. Group messages never touch the database,
-        # so they go straight to the handler their type names (Channels' own naming);
-        # everything else takes Channels' dispatch.
-        if message.get("type") in _LAYER_EVENTS:
-            await getattr(self, get_handler_name(message))(message)
-        else:
-            await super().dispatch(message)
+        # Channels' dispatch first closes stale database connections on the process's one
+        # database thread: a thread hop for every handshake, inbound frame (pongs too) and
+        # broadcast, queued behind any query. Nothing here touches the database but
+        # through database_sync_to_async, which closes stale connections itself around
+        # each call, so every message goes straight to the handler its type names
+        # (Channels' own naming).
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        # Channels' version also takes the database thread hop (see dispatch()); this
+        # consumer keeps no groups in self.groups (it leaves its topics in disconnect()).
+        await self.disconnect(message["code"])
+        raise StopConsumer()
 
     # --- connection lifecycle ---
 
