@@ -2,10 +2,11 @@
 
 Installs what the tests need (virtualenv with requirements-dev.txt; Debian's Chromium
 for the browser tests, Debian's nodejs for the dashboard modules' `node --test` unit
-tests, and Docker's engine, docker-compose and debootstrap for the compose-stack test,
-when they are missing and we may install them), makes sure the local
-PostgreSQL and Redis answer (starting them when this machine knows how), then runs
-pytest against them. The compose-stack test starts (and stops) dockerd itself.
+tests, Debian's nginx for the reverse-proxy test, and Docker's engine, docker-compose
+and debootstrap for the compose-stack test, when they are missing and we may install
+them), makes sure the local PostgreSQL and Redis answer (starting them when this
+machine knows how), then runs pytest against them. The compose-stack test starts (and
+stops) dockerd itself.
 """
 
 from __future__ import annotations
@@ -104,6 +105,7 @@ def main() -> int:
     ensure_redis()
     ensure_debian_package("chromium", "chromium", "the browser tests")
     ensure_debian_package("node", "nodejs", "the dashboard modules' node tests")
+    ensure_debian_package("nginx", "nginx", "the test of several web processes behind nginx")
     ensure_docker_tools()
     subprocess.call([sys.executable, str(ROOT / "scripts" / "vendor.py")], cwd=ROOT)  # the dashboard's charts
     # Build the KRX calendar cache once, not in every process the tests start.

@@ -156,3 +156,91 @@ class WebhookReceiver:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+# The proxy settings a WebSocket needs (docs/operations.md, "Several web processes"): the
+# Upgrade handshake passed on, reads longer than the heartbeat, and a connection that
+# fails on one web process retried on the next (round robin, no sticky sessions).
+NGINX_CONF = """\
+daemon off;
+worker_processes 1;
+pid {root}/nginx.pid;
+error_log {root}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {root}/body;
+    proxy_temp_path {root}/proxy;
+    fastcgi_temp_path {root}/fastcgi;
+    uwsgi_temp_path {root}/uwsgi;
+    scgi_temp_path {root}/scgi;
+    map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
+    upstream web {{
+{servers}
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://web;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection $connection_upgrade;
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_connect_timeout 2s;
+            proxy_read_timeout 120s;
+            proxy_send_timeout 120s;
+            proxy_next_upstream error timeout;
+        }}
+    }}
+}}
+"""
+
+
+def nginx_available() -> bool:
+    return os.access(NGINX, os.X_OK)
+
+
+@dataclass
+class PrivateNginx:
+    """Debian's nginx in front of web processes, run from a generated config in a temp
+    folder (not the system service)."""
+
+    upstreams: list[int]
+    port: int = field(default_factory=free_port)
+    root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="sg-nginx-")))
+    proc: subprocess.Popen[bytes] | None = None
+
+    def config(self) -> str:
+        servers = "\n".join(f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=30s;" for p in self.upstreams)
+        return NGINX_CONF.format(root=self.root, port=self.port, servers=servers)
+
+    def start(self) -> PrivateNginx:
+        self.root.chmod(0o755)  # nginx's workers run as an unprivileged user when started by root
+        conf = self.root / "nginx.conf"
+        conf.write_text(self.config())
+        self.proc = subprocess.Popen(
+            [NGINX, "-p", str(self.root), "-c", str(conf), "-e", str(self.root / "error.log")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+        wait_for_port(self.port, 10, self.proc)
+        return self
+
+    def errors(self) -> str:
+        try:
+            return (self.root / "error.log").read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, 15)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, 9)
+                self.proc.wait(5)
+        shutil.rmtree(self.root, ignore_errors=True)
