@@ -17,14 +17,13 @@ those reads queue behind each other on that thread. Here:
 
 What a cached answer can miss until it expires: a password change or a deactivation
 (which end the user's other sessions), a permission change (the cached user keeps the
-permissions Django cached on it), the session's own expiry. A socket already open is
-never checked again; that is unchanged.
+permissions Django cached on it), the session's own expiry. Sockets already open are
+session_watch.py's: a logout drops their restricted topics at once, the rest within
+WS_PERMISSION_RECHECK_SECONDS.
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import logging
 import time
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from redis.exceptions import RedisError
 
+from stockgate.realtime import permissions, singleflight
 from stockgate.realtime.redis_conn import async_client, sync_client
 
 log = logging.getLogger(__name__)
@@ -55,13 +55,11 @@ class _Answer:
 
 
 _answers: dict[str, _Answer] = {}
-_in_flight: dict[str, asyncio.Task[Any]] = {}
 
 
 def _logout_key(session_key: str) -> str:
     # Session keys are credentials: Redis only ever holds a digest.
-    digest = hashlib.sha256(session_key.encode()).hexdigest()[:40]
-    return f"{settings.REALTIME_PREFIX}:ws-auth:logged-out:{digest}"
+    return f"{settings.REALTIME_PREFIX}:ws-auth:logged-out:{permissions.session_group(session_key)}"
 
 
 async def user_for(scope: dict[str, Any]) -> Any:
@@ -77,19 +75,12 @@ async def user_for(scope: dict[str, Any]) -> Any:
         if await _still_logged_in(session_key):
             return answer.user
         _answers.pop(session_key, None)
-    loop = asyncio.get_running_loop()
-    task = _in_flight.get(session_key)
-    if task is None or task.get_loop() is not loop or task.done():
-        task = _in_flight[session_key] = loop.create_task(_look_up(scope, session_key, ttl))
-    return await asyncio.shield(task)
+    return await singleflight.shared(("session-user", session_key), lambda: _look_up(scope, session_key, ttl))
 
 
 async def _look_up(scope: dict[str, Any], session_key: str, ttl: float) -> Any:
     started = time.monotonic()
-    try:
-        user = await get_user(scope)
-    finally:
-        _in_flight.pop(session_key, None)
+    user = await get_user(scope)
     _answers.pop(session_key, None)
     while len(_answers) >= MAX_SESSIONS:
         _answers.pop(next(iter(_answers)))
