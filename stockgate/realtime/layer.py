@@ -9,6 +9,11 @@ consumer's `dispatch()` straight away, in order, without a task wakeup. Everythi
 is channels-redis unchanged: `group_add`, `group_discard`, `group_send`, `send`,
 `receive`, and channels that are not attached still get their messages by `receive()`.
 
+A consumer's own channel (`new_channel()`, one per socket) costs no Redis command: the
+process subscribes once to a pattern matching the names it hands out, so a handshake
+does not wait on a SUBSCRIBE (and a close does not send an UNSUBSCRIBE) while a message
+sent to the channel from anywhere (`send()`) still arrives.
+
 It also keeps the process's subscriptions alive: one member that raises, or a message
 that does not decode or is of a type its members do not take (a stray publisher on a
 shared Redis), is counted and skipped, never the end of the reader, and logged once a
@@ -22,7 +27,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
 import time
+import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -139,6 +146,7 @@ class BroadcastShardConnection(RedisSingleShardConnection):
         super().__init__(host, channel_layer)
         self._confirmations: dict[str, asyncio.Event] = {}
         self._connected_once = False
+        self._patterns: set[str] = set()
 
     def _ensure_redis(self) -> None:
         if self._redis is None:
@@ -156,27 +164,41 @@ class BroadcastShardConnection(RedisSingleShardConnection):
         self._connected_once = True
 
     async def subscribe(self, channel: str) -> None:
+        await self._listen(channel, self._subscribed_to)
+
+    async def psubscribe(self, pattern: str) -> None:
+        """Like subscribe(), for every channel matching `pattern` (a Redis glob)."""
+        await self._listen(pattern, self._patterns)
+
+    async def _listen(self, name: str, wanted: set[str]) -> None:
         async with self._lock:
-            if channel in self._subscribed_to:
+            if name in wanted:
                 return
             # Wanted from now on, even if this SUBSCRIBE fails: the reader resubscribes it.
-            self._subscribed_to.add(channel)
+            wanted.add(name)
             self._ensure_redis()
             self._ensure_receiver()
-            confirmed = self._confirmations[channel] = asyncio.Event()
+            confirmed = self._confirmations[name] = asyncio.Event()
             try:
-                await self._pubsub.subscribe(channel)
+                if wanted is self._patterns:
+                    await self._pubsub.psubscribe(name)
+                else:
+                    await self._pubsub.subscribe(name)
             except BaseException:
-                self._confirmations.pop(channel, None)
+                self._confirmations.pop(name, None)
                 raise
         # Until Redis confirms, a message sent now could be missed; the caller reads
         # the state it sends its client only after this returns.
         try:
             await asyncio.wait_for(confirmed.wait(), CONFIRM_TIMEOUT)
         except TimeoutError:
-            log.warning("no subscribe confirmation for %s yet; continuing", channel)
+            log.warning("no subscribe confirmation for %s yet; continuing", name)
         finally:
-            self._confirmations.pop(channel, None)
+            self._confirmations.pop(name, None)
+
+    async def flush(self) -> None:
+        await super().flush()
+        self._patterns = set()
 
     async def _do_receiving(self) -> None:
         while True:
@@ -199,9 +221,9 @@ class BroadcastShardConnection(RedisSingleShardConnection):
         name = message["channel"]
         if isinstance(name, bytes):
             name = name.decode(errors="replace")
-        if kind == "message":
+        if kind in ("message", "pmessage"):  # a pmessage's channel is the one it was sent to
             self._receive_message(message)
-        elif kind == "subscribe":
+        elif kind in ("subscribe", "psubscribe"):
             event = self._confirmations.get(name)
             if event is not None:
                 event.set()
@@ -243,6 +265,8 @@ class BroadcastShardConnection(RedisSingleShardConnection):
             self._pubsub = self._new_pubsub()
             if self._subscribed_to:
                 await self._pubsub.subscribe(*self._subscribed_to)
+            if self._patterns:
+                await self._pubsub.psubscribe(*self._patterns)
 
 
 class BroadcastLoopLayer(RedisPubSubLoopLayer):
@@ -252,6 +276,26 @@ class BroadcastLoopLayer(RedisPubSubLoopLayer):
         super().__init__(*args, **kwargs)
         self._shards = [BroadcastShardConnection(shard.host, self) for shard in self._shards]
         self.attached: dict[str, InlineDispatch] = {}
+        # The names new_channel() hands out in this process: "<prefix><kind><tag>.<uuid>",
+        # one pattern subscription per kind ("specific." for consumers) on every shard
+        # (send() picks a shard by the channel's name).
+        self._tag = uuid.uuid4().hex[:16]
+        self._own: dict[str, asyncio.Future[Any]] = {}
+
+    async def new_channel(self, prefix: str = "specific.") -> str:
+        head = f"{self.prefix}{prefix}{self._tag}."
+        listening = self._own.get(head)
+        if listening is None or (listening.done() and (listening.cancelled() or listening.exception())):
+            pattern = re.sub(r"([\\*?\[\]])", r"\\\1", head) + "*"
+            listening = self._own[head] = asyncio.ensure_future(
+                asyncio.gather(*(shard.psubscribe(pattern) for shard in self._shards))
+            )
+        if not listening.done():
+            await asyncio.shield(listening)
+        listening.result()  # raises what the subscription raised (Redis away): no channel then
+        channel = f"{head}{uuid.uuid4().hex}"
+        self.channels[channel] = asyncio.Queue()
+        return channel
 
     def attach(self, channel: str, dispatch: Dispatch, accepts: frozenset[str] | None = None) -> None:
         self.attached[channel] = InlineDispatch(dispatch, accepts)
@@ -268,6 +312,7 @@ class BroadcastLoopLayer(RedisPubSubLoopLayer):
 
     async def flush(self) -> None:
         self.attached = {}
+        self._own = {}
         await super().flush()
 
     def deliver_group(self, group_channel: str, data: bytes) -> None:

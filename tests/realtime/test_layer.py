@@ -115,3 +115,22 @@ async def test_channels_that_are_not_attached_still_receive_through_receive(laye
     await layer.group_add(GROUP, channel)
     await layer.group_send(GROUP, {"type": "realtime.frame", "n": 4})
     assert await asyncio.wait_for(layer.receive(channel), 5) == {"type": "realtime.frame", "n": 4}
+
+
+async def test_a_consumers_own_channel_costs_no_redis_subscription_and_still_gets_what_is_sent_to_it(
+    layer: Any, redis_server: Any
+) -> None:
+    """Sockets' own channels share one pattern subscription per process: a handshake sends
+    no SUBSCRIBE, and a message sent to the channel from another process still arrives."""
+    channels = [await layer.new_channel() for _ in range(50)]
+    assert all(n == 0 for _, n in redis_server.pubsub_numsub(*channels))
+    # One subscriber in Redis gets a message published to any of them: this process's pattern.
+    assert redis_server.publish(channels[3], layer.serialize({"type": "direct.note", "n": 3})) == 1
+    assert await asyncio.wait_for(layer.receive(channels[3]), 5) == {"type": "direct.note", "n": 3}
+    config = settings.CHANNEL_LAYERS["default"]["CONFIG"]
+    elsewhere = BroadcastChannelLayer(**config)  # another process's layer
+    try:
+        await elsewhere.send(channels[7], {"type": "direct.note", "n": 7})
+        assert await asyncio.wait_for(layer.receive(channels[7]), 5) == {"type": "direct.note", "n": 7}
+    finally:
+        await elsewhere.flush()
