@@ -23,6 +23,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Iterable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -361,28 +362,34 @@ def _import_bar_file(
     duplicates = _Duplicates()
     load = BulkLoad(using)
     rows_in_file = 0
-    with _progress(path, progress) as bar:
-        parsed = ((chunk, validate_bars(chunk.frame, str(path))) for chunk in read_chunks(path, mapping, chunksize, numeric=NUMERIC, text=object))
-        for chunk, valid in _prefetch(parsed):
-            rows_in_file += valid.rows + len(chunk.problems)
-            report.problems.extend(chunk.problems + valid.problems)
-            frame = valid.frame
-            report.widened.extend(_widened(frame, valid.widened, str(path)))
-            keys = duplicates.add(frame)
-            later = pd.Series(keys).duplicated(keep="last").to_numpy()
-            if later.any():
-                frame, keys = frame.loc[~later].reset_index(drop=True), keys[~later]
-            new = set(frame["ticker"].unique()) - known
-            if new:
-                report.created.extend(ensure_instruments(new, market, using=using))
-                known |= new
-                instruments = pd.concat([instruments, _instrument_grid(new, using)])
-            report.flagged.extend(sorted(valid.flags + tick_flags(frame, instruments, str(path)), key=lambda p: p.line))
-            report.rows_written += upsert_daily_bars(frame, using=using, method=method, load=load, keys=keys)
-            written.add(frame)
-            _note_range(report, frame)
-            report.halted += int(frame["halted"].sum())
-            bar.update(chunk.bytes_read - bar.n)
+    try:
+        with _progress(path, progress) as bar:
+            parsed = ((chunk, validate_bars(chunk.frame, str(path))) for chunk in read_chunks(path, mapping, chunksize, numeric=NUMERIC, text=object))
+            for chunk, valid in _prefetch(parsed):
+                rows_in_file += valid.rows + len(chunk.problems)
+                report.problems.extend(chunk.problems + valid.problems)
+                frame = valid.frame
+                report.widened.extend(_widened(frame, valid.widened, str(path)))
+                keys = duplicates.add(frame)
+                later = pd.Series(keys).duplicated(keep="last").to_numpy()
+                if later.any():
+                    frame, keys = frame.loc[~later].reset_index(drop=True), keys[~later]
+                new = set(frame["ticker"].unique()) - known
+                if new:
+                    report.created.extend(ensure_instruments(new, market, using=using))
+                    known |= new
+                    instruments = pd.concat([instruments, _instrument_grid(new, using)])
+                report.flagged.extend(sorted(valid.flags + tick_flags(frame, instruments, str(path)), key=lambda p: p.line))
+                report.rows_written += upsert_daily_bars(frame, using=using, method=method, load=load, keys=keys)
+                written.add(frame)
+                _note_range(report, frame)
+                report.halted += int(frame["halted"].sum())
+                bar.update(chunk.bytes_read - bar.n)
+    except BaseException:
+        with suppress(Exception):  # the COPY in flight must end first; this error matters more
+            load.close()
+        raise
+    load.close()
     written.whole_table &= load.first_load
     load.finish()
     if rows_in_file == 0:

@@ -10,6 +10,7 @@ duplicates them.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 
 import numpy as np
@@ -73,6 +74,8 @@ class BulkLoad:
         self.decided = False
         self.rebuild: list[str] = []  # statements recreating what was dropped
         self.first_load = False  # the table was empty and locked before the first chunk
+        self._writer: ThreadPoolExecutor | None = None
+        self._pending: Future[None] | None = None
         self._ids: dict[str, int] = {}
         self._keys: list[np.ndarray] = []
 
@@ -109,6 +112,43 @@ class BulkLoad:
         self.rebuild = [f'ALTER TABLE "{table}" ADD CONSTRAINT "{n}" {d}' for n, d, _i in constraints]
         self.rebuild += [d for _n, d in indexes]
 
+    def write(self, target: str, fmt: str, data: bytes | str, dates: Iterable[object]) -> None:
+        """COPY `data` into the (unindexed) table in the background: the caller prepares
+        the next chunk while PostgreSQL takes this one. One COPY at a time, on the
+        file's own connection and transaction (psycopg holds the connection for the
+        whole COPY, so any other statement waits its turn)."""
+        self.wait()
+        connection = connections[self.using]
+        connection.ensure_connection()
+        raw = connection.connection
+
+        def copy() -> None:
+            statement = f"COPY {target} FROM STDIN (FORMAT {fmt})"
+            with raw.cursor() as cursor, dates_logged(cursor, dates), cursor.copy(statement) as stream:
+                view = memoryview(data) if isinstance(data, bytes) else data
+                for start in range(0, len(data), COPY_BLOCK):
+                    stream.write(view[start : start + COPY_BLOCK])
+
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bar-copy")
+        self._pending = self._writer.submit(copy)
+
+    def wait(self) -> None:
+        """Until the COPY in flight is done; its error, if any, is raised here."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        """Let the COPY in flight end (on any exit: the transaction cannot roll back
+        under it) and stop the writer thread."""
+        try:
+            self.wait()
+        finally:
+            if self._writer is not None:
+                self._writer.shutdown(wait=True)
+                self._writer = None
+
     def note(self, frame: pd.DataFrame, keys: np.ndarray | None = None) -> None:
         """Remember the chunk's keys: a key in two chunks must be settled before the
         unique index is built (the later row wins, as an upsert would)."""
@@ -122,6 +162,7 @@ class BulkLoad:
 
     def finish(self) -> None:
         """Build what was dropped (inside the file's transaction); a no-op otherwise."""
+        self.wait()
         if not self.rebuild:
             return
         table, ticker_column, _ = _bar_columns()
@@ -153,15 +194,15 @@ def _copy_upsert_bars(
     binary = binary_copy_rows(rows)
     fmt = "binary" if binary is not None else "csv"
     data = binary if binary is not None else rows.to_csv(index=False, header=False)
-    with transaction.atomic(using=using), connections[using].cursor() as cursor:
-        if load is not None and not load.decided:
+    dates = frame["date"].unique()
+    if load is not None and not load.decided:
+        with connections[using].cursor() as cursor:
             load.decide(cursor, len(frame))
-        dates = frame["date"].unique()
-        if load is not None and load.unindexed:
-            load.note(frame, keys)
-            with dates_logged(cursor, dates):
-                _copy(cursor, f'"{table}" ({quoted})', fmt, data)
-            return len(frame)
+    if load is not None and load.unindexed:
+        load.note(frame, keys)
+        load.write(f'"{table}" ({quoted})', fmt, data, dates)
+        return len(frame)
+    with transaction.atomic(using=using), connections[using].cursor() as cursor:
         if not _any_stored(cursor, table, ticker_column, frame):
             # Nothing of this batch is stored yet (a first import, or new sessions): COPY
             # straight into the table, no staging and no speculative insertion.
