@@ -33,6 +33,7 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 from django.db import connections, transaction
+from pandas.api.types import union_categoricals
 
 from marketgate.data import bar_cache
 from marketgate.data.adjustment_store import LOOKBACK_DAYS, describe, refresh_adjustments_and_breaches
@@ -198,6 +199,8 @@ class _Written:
         if not self.parts:
             return pd.DataFrame(columns=["ticker", "date", "open", "close"])
         bars = pd.concat(self.parts, ignore_index=True)
+        # One categorical over all chunks (their categories differ), not a million strings.
+        bars["ticker"] = union_categoricals([pd.Categorical(part["ticker"]) for part in self.parts])
         codes, _ = pd.factorize(bars["ticker"])
         keys = codes.astype("int64") * 1_000_000 + bars["date"].to_numpy().astype("datetime64[D]").astype("int64")
         later = pd.Series(keys).duplicated(keep="last").to_numpy()

@@ -156,7 +156,11 @@ def validate_bars(raw: pd.DataFrame, path: str) -> ValidBars:
         tickers = (tickers[0][~blank], tickers[1])
         days = (days[0][~blank], days[1])
     names = _normal_tickers(tickers[1])
-    ticker = pd.Series(names.to_numpy(dtype=object)[tickers[0]], index=raw.index, dtype=object)
+    # Categorical: every later step (duplicates, tick grid, COPY encoding, detection)
+    # groups by ticker, and codes make that free.
+    name_codes, categories = pd.factorize(names.to_numpy(dtype=object))
+    ticker_codes = name_codes[tickers[0]]
+    ticker = pd.Series(np.asarray(categories, dtype=object)[ticker_codes], index=raw.index, dtype=object)
     good_ticker = pd.Series(names.str.fullmatch(TICKER_PATTERN).fillna(False).to_numpy(dtype=bool)[tickers[0]],
                             index=raw.index)
     dates = pd.Series(parse_dates(days[1]).to_numpy()[days[0]], index=raw.index)
@@ -241,7 +245,7 @@ def validate_bars(raw: pd.DataFrame, path: str) -> ValidBars:
     prices["low"] = np.where(widen, np.minimum(low, bottom), low)
     frame = pd.DataFrame(
         {
-            "ticker": ticker.to_numpy()[keep],
+            "ticker": pd.Categorical.from_codes(ticker_codes[keep], categories=categories),
             "date": dates.to_numpy()[keep],
             **prices,
             "volume": numbers["volume"].to_numpy(dtype=float)[keep].round().astype("int64"),
@@ -324,7 +328,9 @@ def read_bar_file(
         frames.append(bars.loc[keep].drop(columns="line"))
     if not frames:
         return pd.DataFrame(columns=[*BAR_REQUIRED, "traded_value", "halted"])
-    bars = pd.concat(frames, ignore_index=True).drop_duplicates(["ticker", "date"], keep="last")
+    bars = pd.concat(frames, ignore_index=True)
+    bars["ticker"] = bars["ticker"].astype("str")
+    bars = bars.drop_duplicates(["ticker", "date"], keep="last")
     if sessions is not None:
         days = np.unique(bars["date"].to_numpy())
         if len(days) > sessions:
