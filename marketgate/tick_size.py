@@ -91,7 +91,9 @@ def _ticks_of(table: tuple[tuple[float, int], ...], prices: np.ndarray) -> np.nd
 def grid_ticks(prices: np.ndarray, days: pd.Series, market: pd.Series, etf: pd.Series) -> np.ndarray:
     """The tick of each price on its date's grid: the unified table from UNIFIED_SINCE,
     before it KOSPI's table, or KOSDAQ's (also KONEX and an unknown market: its grid is
-    the finer one, so nothing on a real grid is called off it); ETFs on their own grid."""
+    the finer one, so nothing on a real grid is called off it); ETFs on their own grid.
+
+    `prices` may be (rows, columns): several prices of each row at once."""
     prices = np.asarray(prices, dtype=float)
     unified = (pd.to_datetime(days) >= pd.Timestamp(UNIFIED_SINCE)).to_numpy()
     kospi = np.asarray(market, dtype=object) == "KOSPI"
@@ -99,7 +101,7 @@ def grid_ticks(prices: np.ndarray, days: pd.Series, market: pd.Series, etf: pd.S
     # Each table only on its own rows (a whole file is nearly all one grid).
     tables = ((is_etf & unified, _ETF), (is_etf & ~unified, _OLD_ETF), (~is_etf & unified, TICK_TABLE),
               (~is_etf & ~unified & kospi, _OLD_KOSPI), (~is_etf & ~unified & ~kospi, _OLD_KOSDAQ))
-    ticks = np.empty(len(prices), dtype=float)
+    ticks = np.empty(prices.shape, dtype=float)
     for rows, table in tables:
         if rows.all():
             return _ticks_of(table, prices)

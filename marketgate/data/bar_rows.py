@@ -82,21 +82,23 @@ def number_text(value: float) -> str:
     return f"{value:,.4f}".rstrip("0").rstrip(".")
 
 
-def _first_reason(reasons: list[Reason], index: pd.Index) -> tuple[pd.Series, pd.Series]:
-    """The first applicable reason and its code per row (empty strings for a good row).
+def _first_reason(reasons: list[Reason], index: pd.Index) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """The first applicable reason and its code per row (empty strings for a good row),
+    and which rows have one.
 
     Texts are built only for the rows they apply to: most rows are good.
     """
     out = pd.Series("", index=index, dtype=object)
     codes = pd.Series("", index=index, dtype=object)
-    pending = pd.Series(True, index=index)
+    pending = np.ones(len(index), dtype=bool)
     for mask, text, code in reasons:
-        hit = mask.fillna(False).astype(bool) & pending
+        hit = np.asarray(pd.Series(mask, index=index).fillna(False), dtype=bool) & pending
         if hit.any():
-            out[hit] = text(hit)
-            codes[hit] = code
+            rows = pd.Series(hit, index=index)
+            out[rows] = text(rows)
+            codes[rows] = code
             pending &= ~hit
-    return out, codes
+    return out, codes, pd.Series(~pending, index=index)
 
 
 def _problems(path: str, raw: pd.DataFrame, ticker: pd.Series, rows: pd.Series,
@@ -221,8 +223,7 @@ def validate_bars(raw: pd.DataFrame, path: str) -> ValidBars:
          lambda hit: "low " + shown("low")(hit) + " above open/close " + bottom[hit].map(number_text),
          "low_above_open_close"),
     ]
-    why, codes = _first_reason(reasons, raw.index)
-    bad = why != ""
+    why, codes, bad = _first_reason(reasons, raw.index)
 
     problems = _problems(path, raw, ticker, bad, why, codes)
     good = ~bad
@@ -278,22 +279,19 @@ def tick_flags(frame: pd.DataFrame, instruments: pd.DataFrame, path: str) -> lis
     market = pd.Series(markets[codes], index=traded.index, dtype=object)
     etf = pd.Series(etfs[codes], index=traded.index)
     days = traded["date"]
-    off = np.zeros(len(traded), dtype=bool)
-    first: dict[int, str] = {}
-    for column in PRICE_COLUMNS:
-        prices = traded[column].to_numpy(dtype=float)
-        ticks = grid_ticks(prices, days, market, etf)
-        miss = off_grid(prices, ticks)
-        for i in np.flatnonzero(miss & ~off):
-            first[int(i)] = f"{column} {number_text(prices[i])} is off the tick grid (tick {ticks[i]:,.0f}): kept"
-        off |= miss
-    where = np.flatnonzero(off)
+    # All four prices at once: one (rows, 4) grid lookup.
+    prices = traded[list(PRICE_COLUMNS)].to_numpy(dtype=float)
+    ticks = grid_ticks(prices, days, market, etf)
+    miss = off_grid(prices, ticks)
+    where = np.flatnonzero(miss.any(axis=1))
+    column = miss[where].argmax(axis=1)  # the first price off its grid names the row
     lines = traded["line"].to_numpy()[where]
     tickers = traded["ticker"].to_numpy()[where]
     dates = pd.DatetimeIndex(traded["date"].to_numpy()[where]).strftime("%Y-%m-%d")
     return [
-        Problem(path, int(line), first[int(i)], ticker=str(t), day=d, code="off_tick_grid")
-        for i, line, t, d in zip(where, lines, tickers, dates, strict=True)
+        Problem(path, int(line), f"{PRICE_COLUMNS[c]} {number_text(prices[i, c])} is off the tick grid"
+                f" (tick {ticks[i, c]:,.0f}): kept", ticker=str(t), day=d, code="off_tick_grid")
+        for i, c, line, t, d in zip(where, column, lines, tickers, dates, strict=True)
     ]
 
 
