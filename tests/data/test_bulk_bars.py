@@ -105,3 +105,24 @@ def test_a_table_with_bars_keeps_its_indexes_and_upserts(tmp_path, monkeypatch):
     report = import_bars([_file(tmp_path, lines)], progress=False)
     assert not load.unindexed and report.rows_written == 3
     assert DailyBar.objects.get(instrument_id="000010", date=date(2025, 6, 12)).close == 105.0
+
+
+def test_splits_are_found_from_the_rows_just_written_and_across_a_stored_boundary(tmp_path, monkeypatch):
+    """Corporate-action detection after a first big load reads no bar back (the rows it
+    wrote are all the table has); a later file whose first session halves the stored
+    close is judged against that stored close. Both must find the split, store its
+    factor and flag the line."""
+    monkeypatch.setattr(bulk, "REBUILD_MIN_ROWS", 2)
+    first = [f"000010,2025-06-{d:02d},10000,10100,9900,10000,1000,\n" for d in (10, 11, 12)]
+    first.append("000010,2025-06-13,5000,5050,4950,5000,2000,\n")  # 2:1 split inside the first file
+    first += [f"000020,2025-06-{d:02d},20000,20100,19900,20000,1000,\n" for d in (10, 11, 12, 13)]
+    report = import_bars([_file(tmp_path, first)], chunksize=3, progress=False)
+    assert [(r.ticker, r.ex_date, r.factor) for r in report.adjustments.itertuples()] == [
+        ("000010", date(2025, 6, 13), 2.0)]
+    assert [(p.line, p.code) for p in report.flagged] == [(5, "beyond_price_limit")]
+
+    later = ["000020,2025-06-16,4000,4050,3950,4000,3000,\n"]  # 5:1 against the stored 20,000 close
+    report = import_bars([_file(tmp_path, later)], progress=False)
+    assert [(r.ticker, r.ex_date, r.factor) for r in report.adjustments.itertuples()] == [
+        ("000020", date(2025, 6, 16), 5.0)]
+    assert [(p.line, p.code) for p in report.flagged] == [(2, "beyond_price_limit")]
