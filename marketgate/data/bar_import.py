@@ -23,7 +23,6 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -388,11 +387,16 @@ def _import_bar_file(
                 _note_range(report, frame)
                 report.halted += int(frame["halted"].sum())
                 bar.update(chunk.bytes_read - bar.n)
-    except BaseException:
-        with suppress(Exception):  # the COPY in flight must end first; this error matters more
-            load.close()
+    except BaseException as exc:
+        # The COPY in flight ends first. When it failed, later statements only saw an
+        # aborted transaction: its error is the one that explains.
+        copy_error = load.close()
+        if copy_error is not None:
+            raise copy_error from exc
         raise
-    load.close()
+    copy_error = load.close()
+    if copy_error is not None:
+        raise copy_error
     written.whole_table &= load.first_load
     load.finish()
     if rows_in_file == 0:

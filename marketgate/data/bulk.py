@@ -139,15 +139,18 @@ class BulkLoad:
         if pending is not None:
             pending.result()
 
-    def close(self) -> None:
+    def close(self) -> BaseException | None:
         """Let the COPY in flight end (on any exit: the transaction cannot roll back
-        under it) and stop the writer thread."""
+        under it) and stop the writer thread; the COPY's error, if any, is returned."""
         try:
             self.wait()
+        except Exception as exc:  # handed to the caller, who raises it
+            return exc
         finally:
             if self._writer is not None:
                 self._writer.shutdown(wait=True)
                 self._writer = None
+        return None
 
     def note(self, frame: pd.DataFrame, keys: np.ndarray | None = None) -> None:
         """Remember the chunk's keys: a key in two chunks must be settled before the
@@ -246,10 +249,10 @@ def dates_logged(cursor, dates: Iterable[object]):  # type: ignore[no-untyped-de
     days = sorted({pd.Timestamp(d).date() for d in dates})
     cursor.execute("INSERT INTO marketgate_barchange (date) SELECT unnest(%s::date[])", [days])
     cursor.execute("SELECT set_config('stockgate.bar_dates_logged', 'on', true)")
-    try:
-        yield
-    finally:
-        cursor.execute("SELECT set_config('stockgate.bar_dates_logged', 'off', true)")
+    # Reset on success only: a failed insert leaves the transaction aborted (the setting
+    # is local to it and goes with it), and a statement here would bury its error.
+    yield
+    cursor.execute("SELECT set_config('stockgate.bar_dates_logged', 'off', true)")
 
 
 @contextmanager

@@ -126,3 +126,25 @@ def test_splits_are_found_from_the_rows_just_written_and_across_a_stored_boundar
     assert [(r.ticker, r.ex_date, r.factor) for r in report.adjustments.itertuples()] == [
         ("000020", date(2025, 6, 16), 5.0)]
     assert [(p.line, p.code) for p in report.flagged] == [(2, "beyond_price_limit")]
+
+
+def test_a_background_copy_that_fails_names_its_own_error_and_leaves_nothing(tmp_path, monkeypatch):
+    """A first load's chunks are COPYed while the next one is prepared: when one of them
+    fails, the import raises the COPY's own error (not the aborted transaction the next
+    statement meets), nothing of the file stays and the indexes are back."""
+    monkeypatch.setattr(bulk, "REBUILD_MIN_ROWS", 2)
+    before = indexes()
+    original = bulk.binary_copy_rows
+    chunks = []
+
+    def second_chunk_corrupt(rows):
+        chunks.append(1)
+        data = original(rows)
+        return data if len(chunks) == 1 else b"not a COPY stream" + data
+
+    monkeypatch.setattr(bulk, "binary_copy_rows", second_chunk_corrupt)
+    lines = [f"0000{n}0,2025-06-{d:02d},100,110,90,105,1000,\n" for n in range(1, 4) for d in (12, 13, 16)]
+    with pytest.raises(Exception, match="COPY"):
+        import_bars([_file(tmp_path, lines)], chunksize=3, progress=False)
+    monkeypatch.setattr(bulk, "binary_copy_rows", original)
+    assert len(chunks) >= 2 and DailyBar.objects.count() == 0 and indexes() == before
