@@ -46,7 +46,7 @@ from marketgate.data.csv_reader import (
     read_chunks,
     read_header,
 )
-from marketgate.models import DailyBar, Instrument
+from marketgate.models import DailyBar, Instrument, InstrumentKind
 
 CHUNK_ROWS = 200_000
 T = TypeVar("T")
@@ -359,8 +359,10 @@ def _import_bar_file(
     method: str | None,
     written: _Written,
 ) -> _Duplicates:
-    known: set[str] = set()
-    instruments = pd.DataFrame(columns=["market", "kind"])
+    # Every instrument's grid up front, and unknown tickers created once at the end of
+    # the file: a query between chunks would wait for the COPY in flight.
+    instruments = _instrument_grid(using)
+    unknown: list[str] = []
     duplicates = _Duplicates()
     load = BulkLoad(using)
     rows_in_file = 0
@@ -376,17 +378,20 @@ def _import_bar_file(
                 later = pd.Series(keys).duplicated(keep="last").to_numpy()
                 if later.any():
                     frame, keys = frame.loc[~later].reset_index(drop=True), keys[~later]
-                new = set(frame["ticker"].unique()) - known
-                if new:
-                    report.created.extend(ensure_instruments(new, market, using=using))
-                    known |= new
-                    instruments = pd.concat([instruments, _instrument_grid(new, using)])
+                new = sorted(set(frame["ticker"].unique()) - set(instruments.index))
+                if new:  # created below as minimal instruments of `market` (see ensure_instruments)
+                    unknown.extend(new)
+                    instruments = pd.concat([instruments, pd.DataFrame(
+                        {"market": market, "kind": InstrumentKind.COMMON.value}, index=pd.Index(new, name="ticker"))])
                 report.flagged.extend(sorted(valid.flags + tick_flags(frame, instruments, str(path)), key=lambda p: p.line))
                 report.rows_written += upsert_daily_bars(frame, using=using, method=method, load=load, keys=keys)
                 written.add(frame)
                 _note_range(report, frame)
                 report.halted += int(frame["halted"].sum())
                 bar.update(chunk.bytes_read - bar.n)
+        # No database-level key from bars to instruments: creating them after the bars
+        # (in the same transaction) is as good as before.
+        report.created.extend(ensure_instruments(unknown, market, using=using))
     except BaseException as exc:
         # The COPY in flight ends first. When it failed, later statements only saw an
         # aborted transaction: its error is the one that explains.
@@ -413,7 +418,7 @@ def _widened(frame: pd.DataFrame, lines: list[int], path: str) -> list[Problem]:
             for line, t, d in zip(rows["line"], rows["ticker"], rows["date"], strict=True)]
 
 
-def _instrument_grid(tickers: set[str], using: str) -> pd.DataFrame:
-    """market and kind of `tickers` (index ticker): which tick grid their prices are on."""
-    rows = Instrument.objects.using(using).filter(ticker__in=sorted(tickers)).values_list("ticker", "market", "kind")
+def _instrument_grid(using: str) -> pd.DataFrame:
+    """market and kind of every instrument (index ticker): which tick grid its prices are on."""
+    rows = Instrument.objects.using(using).values_list("ticker", "market", "kind")
     return pd.DataFrame.from_records(list(rows), columns=["ticker", "market", "kind"]).set_index("ticker")
