@@ -59,13 +59,16 @@ def upsert_daily_bars(
 class BulkLoad:
     """One file's chunks written into the bar table, in one transaction.
 
-    A big file into an empty table (a first load) is written without the secondary
-    indexes, which are built once at the end: maintaining the unique (ticker, date)
-    and date indexes row by row made a million-row load 5-7x slower than the COPY
-    itself (their pages fall out of shared buffers), building them afterwards ~2x.
-    The table is locked (ACCESS EXCLUSIVE) from the first chunk to the commit; it was
-    empty, so no reader waits on anything it could have read. Everything else (a
-    table that has bars) keeps its indexes and goes chunk by chunk.
+    A big file into an empty table (a first load) is written without its indexes
+    (primary key, unique (ticker, date), date), which are built once at the end:
+    maintaining the unique and date indexes row by row made a million-row load 5-7x
+    slower than the COPY itself (their pages fall out of shared buffers), building
+    them afterwards ~1x; the primary key, maintained, kept the COPY itself behind the
+    Python that prepares the next chunk. Each chunk is COPYed in the background
+    (`write`) while the next one is prepared. The table is locked (ACCESS EXCLUSIVE)
+    from the first chunk to the commit; it was empty, so no reader waits on anything
+    it could have read. Everything else (a table that has bars) keeps its indexes and
+    goes chunk by chunk.
     """
 
     def __init__(self, using: str = "default", *, min_rows: int | None = None) -> None:
@@ -97,7 +100,7 @@ class BulkLoad:
             return  # a bar arrived between the check and the lock
         cursor.execute(
             "SELECT conname, pg_get_constraintdef(oid), conindid FROM pg_constraint"
-            " WHERE conrelid = %s::regclass AND contype = 'u'", [table])
+            " WHERE conrelid = %s::regclass AND contype IN ('p', 'u') ORDER BY contype", [table])
         constraints = cursor.fetchall()
         cursor.execute(
             "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
