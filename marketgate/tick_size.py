@@ -91,16 +91,23 @@ def _ticks_of(table: tuple[tuple[float, int], ...], prices: np.ndarray) -> np.nd
 def grid_ticks(prices: np.ndarray, days: pd.Series, market: pd.Series, etf: pd.Series) -> np.ndarray:
     """The tick of each price on its date's grid: the unified table from UNIFIED_SINCE,
     before it KOSPI's table, or KOSDAQ's (also KONEX and an unknown market: its grid is
-    the finer one, so nothing on a real grid is called off it); ETFs on their own grid."""
+    the finer one, so nothing on a real grid is called off it); ETFs on their own grid.
+
+    `prices` may be (rows, columns): several prices of each row at once."""
     prices = np.asarray(prices, dtype=float)
     unified = (pd.to_datetime(days) >= pd.Timestamp(UNIFIED_SINCE)).to_numpy()
-    kospi = (market.astype(str) == "KOSPI").to_numpy()
-    is_etf = etf.fillna(False).astype(bool).to_numpy()
-    return np.select(
-        [is_etf & unified, is_etf, unified, kospi],
-        [_ticks_of(_ETF, prices), _ticks_of(_OLD_ETF, prices), tick_sizes(prices), _ticks_of(_OLD_KOSPI, prices)],
-        default=_ticks_of(_OLD_KOSDAQ, prices),
-    )
+    kospi = np.asarray(market, dtype=object) == "KOSPI"
+    is_etf = pd.Series(etf).fillna(False).astype(bool).to_numpy()
+    # Each table only on its own rows (a whole file is nearly all one grid).
+    tables = ((is_etf & unified, _ETF), (is_etf & ~unified, _OLD_ETF), (~is_etf & unified, TICK_TABLE),
+              (~is_etf & ~unified & kospi, _OLD_KOSPI), (~is_etf & ~unified & ~kospi, _OLD_KOSDAQ))
+    ticks = np.empty(prices.shape, dtype=float)
+    for rows, table in tables:
+        if rows.all():
+            return _ticks_of(table, prices)
+        if rows.any():
+            ticks[rows] = _ticks_of(table, prices[rows])
+    return ticks
 
 
 def off_grid(prices: np.ndarray, ticks: np.ndarray) -> np.ndarray:

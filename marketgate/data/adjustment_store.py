@@ -40,19 +40,30 @@ def refresh_adjustments(tickers: Iterable[str], start: date, end: date) -> pd.Da
     return refresh_adjustments_and_breaches(tickers, start, end)[0]
 
 
-def refresh_adjustments_and_breaches(tickers: Iterable[str], start: date, end: date) -> tuple[pd.DataFrame, pd.DataFrame]:
+def refresh_adjustments_and_breaches(
+    tickers: Iterable[str], start: date, end: date, *, known: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """refresh_adjustments, and every price-limit breach in start..end it was based on
-    (BREACH_COLUMNS), for reports that name each one."""
+    (BREACH_COLUMNS), for reports that name each one.
+
+    `known`: bars (ticker, date, open, close) that are exactly what is stored of their
+    tickers from LOOKBACK_DAYS before `start` to `end` (an import's own rows, when the
+    table had nothing else of them there): used instead of reading those tickers back.
+    """
     wanted = sorted(set(tickers))
     if not wanted:
         return pd.DataFrame(columns=FACTOR_COLUMNS), pd.DataFrame(columns=BREACH_COLUMNS)
     frames = []
+    if known is not None and not known.empty:
+        known = known.loc[known["ticker"].isin(wanted), ["ticker", "date", "open", "close"]]
+        frames.append(known)
+        wanted = sorted(set(wanted) - set(known["ticker"].unique()))
     for i in range(0, len(wanted), 2_000):
         rows = DailyBar.objects.filter(
             instrument_id__in=wanted[i:i + 2_000], date__gte=start - timedelta(days=LOOKBACK_DAYS), date__lte=end,
         ).values_list("instrument_id", "date", "open", "close")
         frames.append(pd.DataFrame.from_records(list(rows), columns=["ticker", "date", "open", "close"]))
-    bars = pd.concat(frames, ignore_index=True)
+    bars = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["ticker", "date", "open", "close"])
     breaches = limit_breaches(bars)
     breaches = breaches[(breaches["date"] >= start) & (breaches["date"] <= end)].reset_index(drop=True)
     found = factors_of(breaches)

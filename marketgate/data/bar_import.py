@@ -24,7 +24,7 @@ import sys
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from queue import Empty, Queue
 from typing import TypeVar
@@ -32,21 +32,21 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 from django.db import connections, transaction
+from pandas.api.types import union_categoricals
 
 from marketgate.data import bar_cache
-from marketgate.data.adjustment_store import describe, refresh_adjustments_and_breaches
+from marketgate.data.adjustment_store import LOOKBACK_DAYS, describe, refresh_adjustments_and_breaches
 from marketgate.data.bar_rows import BAR_ALIASES, BAR_REQUIRED, NUMERIC, number_text, tick_flags, validate_bars
 from marketgate.data.bulk import BulkLoad, ensure_instruments, upsert_daily_bars
 from marketgate.data.corporate_actions import snap_ratio
 from marketgate.data.csv_reader import (
     CsvFormatError,
     Problem,
-    blank_rows,
     map_columns,
     read_chunks,
     read_header,
 )
-from marketgate.models import DailyBar, Instrument
+from marketgate.models import DailyBar, Instrument, InstrumentKind
 
 CHUNK_ROWS = 200_000
 T = TypeVar("T")
@@ -146,12 +146,15 @@ class _Duplicates:
         self.keys: list[np.ndarray] = []
         self.lines: list[np.ndarray] = []
 
-    def add(self, frame: pd.DataFrame) -> None:
-        for ticker in frame["ticker"].unique():
-            self.ids.setdefault(ticker, len(self.ids))
+    def add(self, frame: pd.DataFrame) -> np.ndarray:
+        """Note the chunk's rows; returns their keys (ticker id * 1e6 + day number)."""
+        codes, names = pd.factorize(frame["ticker"])
+        ids = np.array([self.ids.setdefault(name, len(self.ids)) for name in names], dtype="int64")
         days = frame["date"].to_numpy().astype("datetime64[D]").astype("int64")
-        self.keys.append(frame["ticker"].map(self.ids).to_numpy(dtype="int64") * 1_000_000 + days)
+        keys = ids[codes] * 1_000_000 + days
+        self.keys.append(keys)
         self.lines.append(frame["line"].to_numpy())
+        return keys
 
     def key(self, ticker: str, day: date) -> int | None:
         ticker_id = self.ids.get(ticker)
@@ -177,6 +180,30 @@ class _Duplicates:
             Problem(path, int(line), f"duplicate of line {int(last_line[key])}; the last one wins")
             for line, key in zip(lines[earlier], keys.to_numpy()[earlier], strict=True)
         ]
+
+
+class _Written:
+    """The bars an import wrote (ticker, date, open, close), for corporate-action
+    detection without reading them back."""
+
+    def __init__(self) -> None:
+        self.parts: list[pd.DataFrame] = []
+        self.whole_table = True  # every file so far went into a table locked and empty before it
+
+    def add(self, frame: pd.DataFrame) -> None:
+        self.parts.append(frame[["ticker", "date", "open", "close"]])
+
+    def bars(self) -> pd.DataFrame:
+        """One row per (ticker, date): the last written."""
+        if not self.parts:
+            return pd.DataFrame(columns=["ticker", "date", "open", "close"])
+        bars = pd.concat(self.parts, ignore_index=True)
+        # One categorical over all chunks (their categories differ), not a million strings.
+        bars["ticker"] = union_categoricals([pd.Categorical(part["ticker"]) for part in self.parts])
+        codes, _ = pd.factorize(bars["ticker"])
+        keys = codes.astype("int64") * 1_000_000 + bars["date"].to_numpy().astype("datetime64[D]").astype("int64")
+        later = pd.Series(keys).duplicated(keep="last").to_numpy()
+        return bars.loc[~later].reset_index(drop=True) if later.any() else bars
 
 
 def _prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
@@ -243,14 +270,17 @@ def import_bars(
     mappings = check_bar_files([Path(p) for p in paths])
     report = ImportReport()
     rows_by_file: dict[str, _Duplicates] = {}
+    written = _Written()
     for path, mapping in mappings.items():
         with transaction.atomic(using=using):
-            rows_by_file[str(path)] = _import_bar_file(path, mapping, report, market, chunksize, progress, using, method)
+            rows_by_file[str(path)] = _import_bar_file(
+                path, mapping, report, market, chunksize, progress, using, method, written)
         report.files.append(str(path))
     _refresh_statistics(using)
     if report.first_date is not None and report.last_date is not None and using == "default":
         report.adjustments, breaches = refresh_adjustments_and_breaches(
-            report.tickers, report.first_date, report.last_date)
+            report.tickers, report.first_date, report.last_date,
+            known=_stored_as_written(written, report.first_date, report.last_date, using))
         report.flagged.extend(_breach_flags(breaches, rows_by_file))
     bar_cache.refresh(rebuild=False)
     return report
@@ -277,6 +307,27 @@ def _breach_flags(breaches: pd.DataFrame, rows_by_file: dict[str, _Duplicates]) 
         flags.append(Problem(found[0], found[1], reason, ticker=r.ticker, day=r.date.isoformat(),
                              code="beyond_price_limit"))
     return sorted(flags, key=lambda p: (p.path, p.line))
+
+
+def _stored_as_written(written: _Written, first: date, last: date, using: str) -> pd.DataFrame:
+    """The written bars of the tickers whose stored bars in the detection window are
+    exactly the ones written (all of them after a first load into an empty table;
+    otherwise those whose stored count in the window equals the written count): their
+    detection needs no read back. Other tickers are read from the table."""
+    bars = written.bars()
+    if written.whole_table or bars.empty:
+        return bars
+    counts = bars.groupby("ticker", sort=False).size()
+    table = DailyBar._meta.db_table
+    ticker_column = DailyBar._meta.get_field("instrument").column
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            f'SELECT "{ticker_column}", count(*) FROM "{table}" WHERE "{ticker_column}" = ANY(%s)'
+            f' AND "date" BETWEEN %s AND %s GROUP BY "{ticker_column}"',
+            [list(counts.index), first - timedelta(days=LOOKBACK_DAYS), last])
+        stored = dict(cursor.fetchall())
+    exact = [ticker for ticker, count in counts.items() if stored.get(ticker) == count]
+    return bars.loc[bars["ticker"].isin(exact)].reset_index(drop=True)
 
 
 def _note_range(report: ImportReport, frame: pd.DataFrame) -> None:
@@ -306,31 +357,52 @@ def _import_bar_file(
     progress: bool | None,
     using: str,
     method: str | None,
+    written: _Written,
 ) -> _Duplicates:
-    known: set[str] = set()
-    instruments = pd.DataFrame(columns=["market", "kind"])
+    # Every instrument's grid up front, and unknown tickers created once at the end of
+    # the file: a query between chunks would wait for the COPY in flight.
+    instruments = _instrument_grid(using)
+    unknown: list[str] = []
     duplicates = _Duplicates()
     load = BulkLoad(using)
     rows_in_file = 0
-    with _progress(path, progress) as bar:
-        parsed = ((chunk, validate_bars(chunk.frame, str(path))) for chunk in read_chunks(path, mapping, chunksize, numeric=NUMERIC))
-        for chunk, valid in _prefetch(parsed):
-            rows_in_file += int((~blank_rows(chunk.frame.drop(columns="line"))).sum()) + len(chunk.problems)
-            report.problems.extend(chunk.problems + valid.problems)
-            frame = valid.frame
-            report.widened.extend(_widened(frame, valid.widened, str(path)))
-            duplicates.add(frame)
-            frame = frame.drop_duplicates(["ticker", "date"], keep="last")
-            new = set(frame["ticker"].unique()) - known
-            if new:
-                report.created.extend(ensure_instruments(new, market, using=using))
-                known |= new
-                instruments = pd.concat([instruments, _instrument_grid(new, using)])
-            report.flagged.extend(sorted(valid.flags + tick_flags(frame, instruments, str(path)), key=lambda p: p.line))
-            report.rows_written += upsert_daily_bars(frame, using=using, method=method, load=load)
-            _note_range(report, frame)
-            report.halted += int(frame["halted"].sum())
-            bar.update(chunk.bytes_read - bar.n)
+    try:
+        with _progress(path, progress) as bar:
+            parsed = ((chunk, validate_bars(chunk.frame, str(path))) for chunk in read_chunks(path, mapping, chunksize, numeric=NUMERIC, text=object))
+            for chunk, valid in _prefetch(parsed):
+                rows_in_file += valid.rows + len(chunk.problems)
+                report.problems.extend(chunk.problems + valid.problems)
+                frame = valid.frame
+                report.widened.extend(_widened(frame, valid.widened, str(path)))
+                keys = duplicates.add(frame)
+                later = pd.Series(keys).duplicated(keep="last").to_numpy()
+                if later.any():
+                    frame, keys = frame.loc[~later].reset_index(drop=True), keys[~later]
+                new = sorted(set(frame["ticker"].unique()) - set(instruments.index))
+                if new:  # created below as minimal instruments of `market` (see ensure_instruments)
+                    unknown.extend(new)
+                    instruments = pd.concat([instruments, pd.DataFrame(
+                        {"market": market, "kind": InstrumentKind.COMMON.value}, index=pd.Index(new, name="ticker"))])
+                report.flagged.extend(sorted(valid.flags + tick_flags(frame, instruments, str(path)), key=lambda p: p.line))
+                report.rows_written += upsert_daily_bars(frame, using=using, method=method, load=load, keys=keys)
+                written.add(frame)
+                _note_range(report, frame)
+                report.halted += int(frame["halted"].sum())
+                bar.update(chunk.bytes_read - bar.n)
+        # No database-level key from bars to instruments: creating them after the bars
+        # (in the same transaction) is as good as before.
+        report.created.extend(ensure_instruments(unknown, market, using=using))
+    except BaseException as exc:
+        # The COPY in flight ends first. When it failed, later statements only saw an
+        # aborted transaction: its error is the one that explains.
+        copy_error = load.close()
+        if copy_error is not None:
+            raise copy_error from exc
+        raise
+    copy_error = load.close()
+    if copy_error is not None:
+        raise copy_error
+    written.whole_table &= load.first_load
     load.finish()
     if rows_in_file == 0:
         raise CsvFormatError(f"{path}: empty file (a header but no data rows)")
@@ -346,7 +418,7 @@ def _widened(frame: pd.DataFrame, lines: list[int], path: str) -> list[Problem]:
             for line, t, d in zip(rows["line"], rows["ticker"], rows["date"], strict=True)]
 
 
-def _instrument_grid(tickers: set[str], using: str) -> pd.DataFrame:
-    """market and kind of `tickers` (index ticker): which tick grid their prices are on."""
-    rows = Instrument.objects.using(using).filter(ticker__in=sorted(tickers)).values_list("ticker", "market", "kind")
+def _instrument_grid(using: str) -> pd.DataFrame:
+    """market and kind of every instrument (index ticker): which tick grid its prices are on."""
+    rows = Instrument.objects.using(using).values_list("ticker", "market", "kind")
     return pd.DataFrame.from_records(list(rows), columns=["ticker", "market", "kind"]).set_index("ticker")

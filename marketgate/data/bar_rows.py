@@ -26,7 +26,6 @@ import pandas as pd
 
 from marketgate.data.csv_reader import (
     Problem,
-    blank_rows,
     map_columns,
     parse_dates,
     parse_numbers,
@@ -67,6 +66,7 @@ class ValidBars:
     problems: list[Problem]  # rows rejected
     widened: list[int]  # lines whose high/low were widened
     flags: list[Problem] = field(default_factory=list)  # rows kept but suspicious
+    rows: int = 0  # rows in the chunk (blank lines are not rows)
 
 
 # (rows it applies to, their reason texts, its code)
@@ -82,21 +82,23 @@ def number_text(value: float) -> str:
     return f"{value:,.4f}".rstrip("0").rstrip(".")
 
 
-def _first_reason(reasons: list[Reason], index: pd.Index) -> tuple[pd.Series, pd.Series]:
-    """The first applicable reason and its code per row (empty strings for a good row).
+def _first_reason(reasons: list[Reason], index: pd.Index) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """The first applicable reason and its code per row (empty strings for a good row),
+    and which rows have one.
 
     Texts are built only for the rows they apply to: most rows are good.
     """
     out = pd.Series("", index=index, dtype=object)
     codes = pd.Series("", index=index, dtype=object)
-    pending = pd.Series(True, index=index)
+    pending = np.ones(len(index), dtype=bool)
     for mask, text, code in reasons:
-        hit = mask.fillna(False).astype(bool) & pending
+        hit = np.asarray(pd.Series(mask, index=index).fillna(False), dtype=bool) & pending
         if hit.any():
-            out[hit] = text(hit)
-            codes[hit] = code
+            rows = pd.Series(hit, index=index)
+            out[rows] = text(rows)
+            codes[rows] = code
             pending &= ~hit
-    return out, codes
+    return out, codes, pd.Series(~pending, index=index)
 
 
 def _problems(path: str, raw: pd.DataFrame, ticker: pd.Series, rows: pd.Series,
@@ -108,13 +110,62 @@ def _problems(path: str, raw: pd.DataFrame, ticker: pd.Series, rows: pd.Series,
     ]
 
 
-def validate_bars(raw: pd.DataFrame, path: str) -> ValidBars:
-    raw = raw[~blank_rows(raw.drop(columns="line"))]  # blank lines: not rows at all
-    ticker = raw["ticker"].astype(str).str.strip().str.upper()
+def _text(values: pd.Series) -> np.ndarray:
+    """A text column as an object array of str ('' where missing)."""
+    return values.to_numpy(dtype=object, na_value="")
+
+
+def _distinct(values: np.ndarray) -> tuple[np.ndarray, pd.Series]:
+    """(code per row, the distinct values): text checks run once per distinct value (a
+    few thousand tickers and a few hundred dates among a million rows)."""
+    codes, uniques = pd.factorize(values)
+    return codes, pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+
+
+def _normal_tickers(raw: pd.Series) -> pd.Series:
+    """Tickers as written, cleaned: stripped, upper case, a spreadsheet's eaten leading zeros back."""
+    ticker = raw.astype(str).str.strip().str.upper()
     short_numeric = ticker.str.fullmatch(r"\d{1,5}")  # leading zeros eaten by a spreadsheet
     if short_numeric.any():
         ticker = ticker.mask(short_numeric, ticker.str.zfill(6))
-    dates = parse_dates(raw["date"].astype(str))
+    return ticker
+
+
+def _blank(raw: pd.DataFrame, empty: dict[str, np.ndarray]) -> np.ndarray:
+    """Rows with nothing in any column (blank lines); `empty`: columns already known."""
+    blank = np.ones(len(raw), dtype=bool)
+    for column in raw.columns:
+        if column == "line":
+            continue
+        if column in empty:
+            blank &= empty[column]
+        elif pd.api.types.is_numeric_dtype(raw[column]):
+            blank &= raw[column].isna().to_numpy()
+        else:
+            blank &= _text(raw[column]) == ""
+    return blank
+
+
+def validate_bars(raw: pd.DataFrame, path: str) -> ValidBars:
+    """Check one chunk of rows (see the module docstring): numbers on arrays, text
+    once per distinct value."""
+    tickers = _distinct(_text(raw["ticker"]))
+    days = _distinct(_text(raw["date"]))
+    blank = _blank(raw, {"ticker": (tickers[1] == "").to_numpy()[tickers[0]],
+                         "date": (days[1] == "").to_numpy()[days[0]]})
+    if blank.any():  # blank lines: not rows at all
+        raw = raw[~blank]
+        tickers = (tickers[0][~blank], tickers[1])
+        days = (days[0][~blank], days[1])
+    names = _normal_tickers(tickers[1])
+    # Categorical: every later step (duplicates, tick grid, COPY encoding, detection)
+    # groups by ticker, and codes make that free.
+    name_codes, categories = pd.factorize(names.to_numpy(dtype=object))
+    ticker_codes = name_codes[tickers[0]]
+    ticker = pd.Series(np.asarray(categories, dtype=object)[ticker_codes], index=raw.index, dtype=object)
+    good_ticker = pd.Series(names.str.fullmatch(TICKER_PATTERN).fillna(False).to_numpy(dtype=bool)[tickers[0]],
+                            index=raw.index)
+    dates = pd.Series(parse_dates(days[1]).to_numpy()[days[0]], index=raw.index)
     numbers = {column: parse_numbers(raw[column]) for column in (*PRICE_COLUMNS, "volume")}
     has_value = "traded_value" in raw
     value = parse_numbers(raw["traded_value"]) if has_value else pd.Series(np.nan, index=raw.index)
@@ -134,14 +185,16 @@ def validate_bars(raw: pd.DataFrame, path: str) -> ValidBars:
     traded = ~halted
     checked = list(numbers)
     reasons: list[Reason] = [
-        (~ticker.str.fullmatch(TICKER_PATTERN), lambda hit: "bad ticker " + quoted("ticker")(hit), "bad_ticker"),
+        (~good_ticker, lambda hit: "bad ticker " + quoted("ticker")(hit), "bad_ticker"),
         (dates.isna(), lambda hit: "bad date " + quoted("date")(hit), "bad_date"),
     ]
     for column in (*PRICE_COLUMNS, "volume"):
         reasons.append((numbers[column].isna(), lambda hit, c=column: f"bad number in {c}: " + quoted(c)(hit),
                         "bad_number"))
     if has_value:
-        given = raw["traded_value"].notna() & (raw["traded_value"].astype(str).str.strip() != "")
+        given = raw["traded_value"].notna()
+        if not pd.api.types.is_numeric_dtype(raw["traded_value"]):
+            given &= raw["traded_value"].astype(str).str.strip() != ""
         reasons.append((given & value.isna(), lambda hit: "bad number in traded_value: " + quoted("traded_value")(hit),
                         "bad_number"))
     for column in checked:
@@ -170,34 +223,39 @@ def validate_bars(raw: pd.DataFrame, path: str) -> ValidBars:
          lambda hit: "low " + shown("low")(hit) + " above open/close " + bottom[hit].map(number_text),
          "low_above_open_close"),
     ]
-    why, codes = _first_reason(reasons, raw.index)
-    bad = why != ""
+    why, codes, bad = _first_reason(reasons, raw.index)
 
     problems = _problems(path, raw, ticker, bad, why, codes)
     good = ~bad
     halted_volume = good & halted & (numbers["volume"] > 0)
-    flag_text = pd.Series("", index=raw.index, dtype=object)
+    flags: list[Problem] = []
     if halted_volume.any():
+        flag_text = pd.Series("", index=raw.index, dtype=object)
         flag_text[halted_volume] = "open 0 with volume " + numbers["volume"][halted_volume].map(number_text) + ": kept as halted"
-    flags = _problems(path, raw, ticker, halted_volume, flag_text, pd.Series("halted_with_volume", index=raw.index))
+        flags = _problems(path, raw, ticker, halted_volume, flag_text,
+                          pd.Series("halted_with_volume", index=raw.index, dtype=object))
+    keep = good.to_numpy()
+    prices = {column: numbers[column].to_numpy(dtype=float)[keep] for column in PRICE_COLUMNS}
+    is_halted = halted.to_numpy(dtype=bool)[keep]
+    lines = raw["line"].to_numpy(dtype="int64")[keep]
+    top = np.maximum(prices["open"], prices["close"])
+    bottom = np.minimum(prices["open"], prices["close"])
+    high, low = prices["high"], prices["low"]
+    widen = ~is_halted & ((high < top) | (low > bottom) | (high < low))
+    prices["high"] = np.where(widen, np.maximum(high, top), high)
+    prices["low"] = np.where(widen, np.minimum(low, bottom), low)
     frame = pd.DataFrame(
         {
-            "ticker": ticker[good],
-            "date": dates[good],
-            **{column: numbers[column][good].astype(float) for column in PRICE_COLUMNS},
-            "volume": numbers["volume"][good].round().astype("int64"),
-            "traded_value": value[good].round().astype("Int64"),
-            "halted": halted[good],
-            "line": raw["line"][good].astype("int64"),
+            "ticker": pd.Categorical.from_codes(ticker_codes[keep], categories=categories),
+            "date": dates.to_numpy()[keep],
+            **prices,
+            "volume": numbers["volume"].to_numpy(dtype=float)[keep].round().astype("int64"),
+            "traded_value": value[good].round().astype("Int64").reset_index(drop=True),
+            "halted": is_halted,
+            "line": lines,
         }
     )
-    traded = ~frame["halted"]
-    top = frame[["open", "close"]].max(axis=1)
-    bottom = frame[["open", "close"]].min(axis=1)
-    widen = traded & ((frame["high"] < top) | (frame["low"] > bottom) | (frame["high"] < frame["low"]))
-    frame.loc[widen, "high"] = np.maximum(frame.loc[widen, "high"], top[widen])
-    frame.loc[widen, "low"] = np.minimum(frame.loc[widen, "low"], bottom[widen])
-    return ValidBars(frame.reset_index(drop=True), problems, frame.loc[widen, "line"].tolist(), flags)
+    return ValidBars(frame, problems, lines[widen].tolist(), flags, rows=len(raw))
 
 
 def tick_flags(frame: pd.DataFrame, instruments: pd.DataFrame, path: str) -> list[Problem]:
@@ -207,26 +265,33 @@ def tick_flags(frame: pd.DataFrame, instruments: pd.DataFrame, path: str) -> lis
     `instruments`: index ticker, columns market, kind (unknown tickers: KOSDAQ's finer
     pre-2023 grid, not an ETF).
     """
-    traded = frame.loc[~frame["halted"]]
+    traded = frame.loc[~frame["halted"].to_numpy(dtype=bool)]
     if traded.empty:
         return []
-    market = traded["ticker"].map(instruments["market"]) if len(instruments) else pd.Series("", index=traded.index)
-    kind = traded["ticker"].map(instruments["kind"]) if len(instruments) else pd.Series("", index=traded.index)
-    etf = kind == "etf"
-    off = np.zeros(len(traded), dtype=bool)
-    first: list[str | None] = [None] * len(traded)
-    for column in PRICE_COLUMNS:
-        prices = traded[column].to_numpy(dtype=float)
-        ticks = grid_ticks(prices, traded["date"], market.fillna(""), etf)
-        miss = off_grid(prices, ticks)
-        for i in np.flatnonzero(miss & ~off):
-            first[i] = f"{column} {number_text(prices[i])} is off the tick grid (tick {ticks[i]:,.0f}): kept"
-        off |= miss
-    rows = traded.loc[off]
+    # Per ticker, not per row: a few thousand tickers among a million rows.
+    codes, names = pd.factorize(traded["ticker"])
+    if len(instruments):
+        known = instruments.reindex(pd.Index(names, dtype=object))
+        markets = known["market"].fillna("").astype(object).to_numpy()
+        etfs = (known["kind"] == "etf").to_numpy(dtype=bool)
+    else:
+        markets, etfs = np.full(len(names), "", dtype=object), np.zeros(len(names), dtype=bool)
+    market = pd.Series(markets[codes], index=traded.index, dtype=object)
+    etf = pd.Series(etfs[codes], index=traded.index)
+    days = traded["date"]
+    # All four prices at once: one (rows, 4) grid lookup.
+    prices = traded[list(PRICE_COLUMNS)].to_numpy(dtype=float)
+    ticks = grid_ticks(prices, days, market, etf)
+    miss = off_grid(prices, ticks)
+    where = np.flatnonzero(miss.any(axis=1))
+    column = miss[where].argmax(axis=1)  # the first price off its grid names the row
+    lines = traded["line"].to_numpy()[where]
+    tickers = traded["ticker"].to_numpy()[where]
+    dates = pd.DatetimeIndex(traded["date"].to_numpy()[where]).strftime("%Y-%m-%d")
     return [
-        Problem(path, int(line), reason, ticker=t, day=pd.Timestamp(d).date().isoformat(), code="off_tick_grid")
-        for line, t, d, reason in zip(rows["line"], rows["ticker"], rows["date"],
-                                      [r for r in first if r is not None], strict=True)
+        Problem(path, int(line), f"{PRICE_COLUMNS[c]} {number_text(prices[i, c])} is off the tick grid"
+                f" (tick {ticks[i, c]:,.0f}): kept", ticker=str(t), day=d, code="off_tick_grid")
+        for i, c, line, t, d in zip(where, column, lines, tickers, dates, strict=True)
     ]
 
 
@@ -249,7 +314,7 @@ def read_bar_file(
     mapping = map_columns(path, read_header(path), BAR_ALIASES, BAR_REQUIRED)
     wanted = set(tickers) if tickers is not None else None
     frames = []
-    for chunk in read_chunks(path, mapping, numeric=NUMERIC):
+    for chunk in read_chunks(path, mapping, numeric=NUMERIC, text=object):
         bars = validate_bars(chunk.frame, str(path)).frame
         keep = np.ones(len(bars), dtype=bool)
         if start is not None:
@@ -261,7 +326,9 @@ def read_bar_file(
         frames.append(bars.loc[keep].drop(columns="line"))
     if not frames:
         return pd.DataFrame(columns=[*BAR_REQUIRED, "traded_value", "halted"])
-    bars = pd.concat(frames, ignore_index=True).drop_duplicates(["ticker", "date"], keep="last")
+    bars = pd.concat(frames, ignore_index=True)
+    bars["ticker"] = bars["ticker"].astype("str")
+    bars = bars.drop_duplicates(["ticker", "date"], keep="last")
     if sessions is not None:
         days = np.unique(bars["date"].to_numpy())
         if len(days) > sessions:

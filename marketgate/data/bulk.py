@@ -10,6 +10,7 @@ duplicates them.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 
 import numpy as np
@@ -32,35 +33,42 @@ def _bar_columns() -> tuple[str, str, list[str]]:
 
 
 def upsert_daily_bars(
-    frame: pd.DataFrame, *, using: str = "default", method: str | None = None, load: BulkLoad | None = None
+    frame: pd.DataFrame, *, using: str = "default", method: str | None = None, load: BulkLoad | None = None,
+    keys: np.ndarray | None = None,
 ) -> int:
     """Insert or update bars (columns ticker, BAR_FIELDS).
 
     `method` is "copy" (PostgreSQL only) or "orm"; by default COPY on PostgreSQL.
     Instruments must exist (see ensure_instruments). Returns the rows written.
     `load`: the BulkLoad of a big import calling this once per chunk (see there).
+    `keys`: a distinct int64 per (ticker, date) of `frame`, from a caller that already
+    dropped its duplicates (keys comparable across the chunks of one BulkLoad).
     """
     if frame.empty:
         return 0
-    # One statement may not touch a row twice; the last of duplicates wins.
-    frame = frame.drop_duplicates(["ticker", "date"], keep="last")
+    if keys is None:
+        # One statement may not touch a row twice; the last of duplicates wins.
+        frame = frame.drop_duplicates(["ticker", "date"], keep="last")
     connection = connections[using]
     method = method or ("copy" if connection.vendor == "postgresql" else "orm")
     if method == "copy":
-        return _copy_upsert_bars(frame, using, load)
+        return _copy_upsert_bars(frame, using, load, keys)
     return _orm_upsert_bars(frame, using)
 
 
 class BulkLoad:
     """One file's chunks written into the bar table, in one transaction.
 
-    A big file into an empty table (a first load) is written without the secondary
-    indexes, which are built once at the end: maintaining the unique (ticker, date)
-    and date indexes row by row made a million-row load 5-7x slower than the COPY
-    itself (their pages fall out of shared buffers), building them afterwards ~2x.
-    The table is locked (ACCESS EXCLUSIVE) from the first chunk to the commit; it was
-    empty, so no reader waits on anything it could have read. Everything else (a
-    table that has bars) keeps its indexes and goes chunk by chunk.
+    A big file into an empty table (a first load) is written without its indexes
+    (primary key, unique (ticker, date), date), which are built once at the end:
+    maintaining the unique and date indexes row by row made a million-row load 5-7x
+    slower than the COPY itself (their pages fall out of shared buffers), building
+    them afterwards ~1x; the primary key, maintained, kept the COPY itself behind the
+    Python that prepares the next chunk. Each chunk is COPYed in the background
+    (`write`) while the next one is prepared. The table is locked (ACCESS EXCLUSIVE)
+    from the first chunk to the commit; it was empty, so no reader waits on anything
+    it could have read. Everything else (a table that has bars) keeps its indexes and
+    goes chunk by chunk.
     """
 
     def __init__(self, using: str = "default", *, min_rows: int | None = None) -> None:
@@ -68,6 +76,9 @@ class BulkLoad:
         self.min_rows = REBUILD_MIN_ROWS if min_rows is None else min_rows
         self.decided = False
         self.rebuild: list[str] = []  # statements recreating what was dropped
+        self.first_load = False  # the table was empty and locked before the first chunk
+        self._writer: ThreadPoolExecutor | None = None
+        self._pending: Future[None] | None = None
         self._ids: dict[str, int] = {}
         self._keys: list[np.ndarray] = []
 
@@ -89,7 +100,7 @@ class BulkLoad:
             return  # a bar arrived between the check and the lock
         cursor.execute(
             "SELECT conname, pg_get_constraintdef(oid), conindid FROM pg_constraint"
-            " WHERE conrelid = %s::regclass AND contype = 'u'", [table])
+            " WHERE conrelid = %s::regclass AND contype IN ('p', 'u') ORDER BY contype", [table])
         constraints = cursor.fetchall()
         cursor.execute(
             "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
@@ -100,12 +111,56 @@ class BulkLoad:
             cursor.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
         for name, _definition in indexes:
             cursor.execute(f'DROP INDEX "{name}"')
+        self.first_load = True
         self.rebuild = [f'ALTER TABLE "{table}" ADD CONSTRAINT "{n}" {d}' for n, d, _i in constraints]
         self.rebuild += [d for _n, d in indexes]
 
-    def note(self, frame: pd.DataFrame) -> None:
+    def write(self, target: str, fmt: str, data: bytes | str, dates: Iterable[object]) -> None:
+        """COPY `data` into the (unindexed) table in the background: the caller prepares
+        the next chunk while PostgreSQL takes this one. One COPY at a time, on the
+        file's own connection and transaction (psycopg holds the connection for the
+        whole COPY, so any other statement waits its turn)."""
+        self.wait()
+        connection = connections[self.using]
+        connection.ensure_connection()
+        raw = connection.connection
+
+        def copy() -> None:
+            statement = f"COPY {target} FROM STDIN (FORMAT {fmt})"
+            with raw.cursor() as cursor, dates_logged(cursor, dates), cursor.copy(statement) as stream:
+                view = memoryview(data) if isinstance(data, bytes) else data
+                for start in range(0, len(data), COPY_BLOCK):
+                    stream.write(view[start : start + COPY_BLOCK])
+
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bar-copy")
+        self._pending = self._writer.submit(copy)
+
+    def wait(self) -> None:
+        """Until the COPY in flight is done; its error, if any, is raised here."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> BaseException | None:
+        """Let the COPY in flight end (on any exit: the transaction cannot roll back
+        under it) and stop the writer thread; the COPY's error, if any, is returned."""
+        try:
+            self.wait()
+        except Exception as exc:  # handed to the caller, who raises it
+            return exc
+        finally:
+            if self._writer is not None:
+                self._writer.shutdown(wait=True)
+                self._writer = None
+        return None
+
+    def note(self, frame: pd.DataFrame, keys: np.ndarray | None = None) -> None:
         """Remember the chunk's keys: a key in two chunks must be settled before the
         unique index is built (the later row wins, as an upsert would)."""
+        if keys is not None:
+            self._keys.append(keys)
+            return
         codes, names = pd.factorize(frame["ticker"])
         ids = np.array([self._ids.setdefault(name, len(self._ids)) for name in names], dtype="int64")
         days = pd.to_datetime(frame["date"]).to_numpy().astype("datetime64[D]").astype("int64")
@@ -113,12 +168,14 @@ class BulkLoad:
 
     def finish(self) -> None:
         """Build what was dropped (inside the file's transaction); a no-op otherwise."""
+        self.wait()
         if not self.rebuild:
             return
         table, ticker_column, _ = _bar_columns()
         keys = np.concatenate(self._keys) if self._keys else np.array([], dtype="int64")
         with connections[self.using].cursor() as cursor:
-            if len(np.unique(keys)) < len(keys):
+            ordered = np.sort(keys)  # (np.unique hashes: seconds for a million keys)
+            if (ordered[1:] == ordered[:-1]).any():
                 cursor.execute(
                     f'DELETE FROM "{table}" a USING "{table}" b WHERE a."{ticker_column}" = b."{ticker_column}"'
                     ' AND a."date" = b."date" AND a.id < b.id')
@@ -129,7 +186,9 @@ class BulkLoad:
         self.rebuild = []
 
 
-def _copy_upsert_bars(frame: pd.DataFrame, using: str, load: BulkLoad | None = None) -> int:
+def _copy_upsert_bars(
+    frame: pd.DataFrame, using: str, load: BulkLoad | None = None, keys: np.ndarray | None = None
+) -> int:
     table, ticker_column, columns = _bar_columns()
     all_columns = [ticker_column, *columns]
     quoted = ", ".join(f'"{c}"' for c in all_columns)
@@ -141,15 +200,15 @@ def _copy_upsert_bars(frame: pd.DataFrame, using: str, load: BulkLoad | None = N
     binary = binary_copy_rows(rows)
     fmt = "binary" if binary is not None else "csv"
     data = binary if binary is not None else rows.to_csv(index=False, header=False)
-    with transaction.atomic(using=using), connections[using].cursor() as cursor:
-        if load is not None and not load.decided:
+    dates = frame["date"].unique()
+    if load is not None and not load.decided:
+        with connections[using].cursor() as cursor:
             load.decide(cursor, len(frame))
-        dates = frame["date"].unique()
-        if load is not None and load.unindexed:
-            load.note(frame)
-            with dates_logged(cursor, dates):
-                _copy(cursor, f'"{table}" ({quoted})', fmt, data)
-            return len(frame)
+    if load is not None and load.unindexed:
+        load.note(frame, keys)
+        load.write(f'"{table}" ({quoted})', fmt, data, dates)
+        return len(frame)
+    with transaction.atomic(using=using), connections[using].cursor() as cursor:
         if not _any_stored(cursor, table, ticker_column, frame):
             # Nothing of this batch is stored yet (a first import, or new sessions): COPY
             # straight into the table, no staging and no speculative insertion.
@@ -193,10 +252,10 @@ def dates_logged(cursor, dates: Iterable[object]):  # type: ignore[no-untyped-de
     days = sorted({pd.Timestamp(d).date() for d in dates})
     cursor.execute("INSERT INTO marketgate_barchange (date) SELECT unnest(%s::date[])", [days])
     cursor.execute("SELECT set_config('stockgate.bar_dates_logged', 'on', true)")
-    try:
-        yield
-    finally:
-        cursor.execute("SELECT set_config('stockgate.bar_dates_logged', 'off', true)")
+    # Reset on success only: a failed insert leaves the transaction aborted (the setting
+    # is local to it and goes with it), and a statement here would bury its error.
+    yield
+    cursor.execute("SELECT set_config('stockgate.bar_dates_logged', 'off', true)")
 
 
 @contextmanager

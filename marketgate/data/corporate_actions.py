@@ -58,15 +58,6 @@ def snap_ratio(ratio: float) -> float:
     return best if abs(ratio / best - 1.0) <= SNAP_TOLERANCE else float(ratio)
 
 
-def _prepared(bars: pd.DataFrame) -> pd.DataFrame:
-    missing = {"ticker", "date", "open", "close"} - set(bars.columns)
-    if missing:
-        raise ValueError(f"bars need columns ticker, date, open, close; missing {', '.join(sorted(missing))}")
-    frame = bars.copy()
-    frame["date"] = pd.to_datetime(frame["date"]).dt.date
-    return frame.sort_values(["ticker", "date"], kind="mergesort")
-
-
 BREACH_COLUMNS = ["ticker", "date", "prev_close", "open", "close", "move_pct", "limit_pct"]
 
 
@@ -79,21 +70,42 @@ def limit_breaches(bars: pd.DataFrame) -> pd.DataFrame:
     ex-dates, and the bar import flags them per line. Halted sessions (open or close
     <= 0) are skipped.
     """
-    frame = _prepared(bars)
-    traded = frame[(frame["open"] > 0) & (frame["close"] > 0)]
-    if traded.empty:
+    missing = {"ticker", "date", "open", "close"} - set(bars.columns)
+    if missing:
+        raise ValueError(f"bars need columns ticker, date, open, close; missing {', '.join(sorted(missing))}")
+    if bars.empty:
         return pd.DataFrame(columns=BREACH_COLUMNS)
-    prev_close = traded.groupby("ticker", sort=False)["close"].shift(1)
-    ok = prev_close.notna()
-    rows = traded[ok].assign(prev_close=prev_close[ok])
-    limits = np.array([price_limit_pct(d) for d in rows["date"]], dtype=float)
-    open_move = (rows["open"] / rows["prev_close"] - 1.0).to_numpy() * 100.0
-    close_move = (rows["close"] / rows["prev_close"] - 1.0).to_numpy() * 100.0
+    # On arrays (a whole-market import checks a million rows): tickers as sorted codes,
+    # rows ordered by ticker then date (stable, like a merge sort of the frame).
+    codes, names = pd.factorize(bars["ticker"], sort=True)
+    days = pd.to_datetime(bars["date"]).to_numpy().astype("datetime64[D]")
+    order = np.lexsort((days, codes))
+    opens = bars["open"].to_numpy(dtype=float)[order]
+    closes = bars["close"].to_numpy(dtype=float)[order]
+    traded = order[(opens > 0) & (closes > 0)]
+    if not traded.size:
+        return pd.DataFrame(columns=BREACH_COLUMNS)
+    code = codes[traded]
+    close = bars["close"].to_numpy(dtype=float)[traded]
+    open_ = bars["open"].to_numpy(dtype=float)[traded]
+    has_prev = np.r_[False, code[1:] == code[:-1]]  # the last traded close of the same ticker
+    prev_close = np.r_[np.nan, close[:-1]][has_prev]
+    rows = traded[has_prev]
+    open_, close, day = open_[has_prev], close[has_prev], days[rows]
+    limits = np.where(day >= np.datetime64(LIMIT_WIDENED, "D"), LIMIT_PCT, LIMIT_PCT_BEFORE)
+    open_move = (open_ / prev_close - 1.0) * 100.0
+    close_move = (close / prev_close - 1.0) * 100.0
     beyond = (np.abs(open_move) > limits + LIMIT_SLACK_PCT) | (np.abs(close_move) > limits + LIMIT_SLACK_PCT)
     move = np.where(np.abs(close_move) >= np.abs(open_move), close_move, open_move)
-    out = rows.loc[beyond, ["ticker", "date", "prev_close", "open", "close"]].assign(
-        move_pct=move[beyond], limit_pct=limits[beyond])
-    return out.reset_index(drop=True)[BREACH_COLUMNS]
+    return pd.DataFrame({
+        "ticker": np.asarray(names, dtype=object)[codes[rows[beyond]]],
+        "date": [d.item() for d in day[beyond]],
+        "prev_close": prev_close[beyond],
+        "open": open_[beyond],
+        "close": close[beyond],
+        "move_pct": move[beyond],
+        "limit_pct": limits[beyond],
+    }, columns=BREACH_COLUMNS)
 
 
 def factors_of(breaches: pd.DataFrame) -> pd.DataFrame:

@@ -138,14 +138,16 @@ class Chunk:
 
 
 def read_chunks(
-    path: Path, mapping: dict[str, str], chunksize: int = 200_000, numeric: tuple[str, ...] = ()
+    path: Path, mapping: dict[str, str], chunksize: int = 200_000, numeric: tuple[str, ...] = (),
+    text: type = str,
 ) -> Iterator[Chunk]:
     """The file in chunks, with the file line of every row.
 
     Every column is text except the canonical columns in `numeric`, which the CSV
     parser may read as numbers (fast); a column with anything else in it stays text.
+    `text`: the dtype of text columns (`object`: plain str objects, no string array built).
     """
-    text_columns = {column: str for column, canonical in mapping.items() if canonical not in numeric}
+    text_columns = {column: text for column, canonical in mapping.items() if canonical not in numeric}
     skipped: list[int] = []
     first_problems: list[Problem] = []
     with open_text(path) as (text, _):
@@ -155,10 +157,15 @@ def read_chunks(
     if len(head) == 2 and len(head[1]) > len(head[0]):
         skipped.append(2)
         first_problems.append(Problem(str(path), 2, "wrong number of fields", code="wrong_fields"))
-    with open_text(path) as (text, raw), warnings.catch_warnings(record=True) as caught:
+    encoding = sniff_encoding(path)
+    raw, stream = _open_binary(path)
+    # The parser reads bytes and decodes them itself: a text stream would be decoded here
+    # and encoded back to UTF-8 for it.
+    with raw, stream, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         reader = pd.read_csv(
-            text,
+            stream,
+            encoding=encoding,
             index_col=False,
             skiprows=[1] if first_problems else None,
             dtype=text_columns,

@@ -105,3 +105,46 @@ def test_a_table_with_bars_keeps_its_indexes_and_upserts(tmp_path, monkeypatch):
     report = import_bars([_file(tmp_path, lines)], progress=False)
     assert not load.unindexed and report.rows_written == 3
     assert DailyBar.objects.get(instrument_id="000010", date=date(2025, 6, 12)).close == 105.0
+
+
+def test_splits_are_found_from_the_rows_just_written_and_across_a_stored_boundary(tmp_path, monkeypatch):
+    """Corporate-action detection after a first big load reads no bar back (the rows it
+    wrote are all the table has); a later file whose first session halves the stored
+    close is judged against that stored close. Both must find the split, store its
+    factor and flag the line."""
+    monkeypatch.setattr(bulk, "REBUILD_MIN_ROWS", 2)
+    first = [f"000010,2025-06-{d:02d},10000,10100,9900,10000,1000,\n" for d in (10, 11, 12)]
+    first.append("000010,2025-06-13,5000,5050,4950,5000,2000,\n")  # 2:1 split inside the first file
+    first += [f"000020,2025-06-{d:02d},20000,20100,19900,20000,1000,\n" for d in (10, 11, 12, 13)]
+    report = import_bars([_file(tmp_path, first)], chunksize=3, progress=False)
+    assert [(r.ticker, r.ex_date, r.factor) for r in report.adjustments.itertuples()] == [
+        ("000010", date(2025, 6, 13), 2.0)]
+    assert [(p.line, p.code) for p in report.flagged] == [(5, "beyond_price_limit")]
+
+    later = ["000020,2025-06-16,4000,4050,3950,4000,3000,\n"]  # 5:1 against the stored 20,000 close
+    report = import_bars([_file(tmp_path, later)], progress=False)
+    assert [(r.ticker, r.ex_date, r.factor) for r in report.adjustments.itertuples()] == [
+        ("000020", date(2025, 6, 16), 5.0)]
+    assert [(p.line, p.code) for p in report.flagged] == [(2, "beyond_price_limit")]
+
+
+def test_a_background_copy_that_fails_names_its_own_error_and_leaves_nothing(tmp_path, monkeypatch):
+    """A first load's chunks are COPYed while the next one is prepared: when one of them
+    fails, the import raises the COPY's own error (not the aborted transaction the next
+    statement meets), nothing of the file stays and the indexes are back."""
+    monkeypatch.setattr(bulk, "REBUILD_MIN_ROWS", 2)
+    before = indexes()
+    original = bulk.binary_copy_rows
+    chunks = []
+
+    def second_chunk_corrupt(rows):
+        chunks.append(1)
+        data = original(rows)
+        return data if len(chunks) == 1 else b"not a COPY stream" + data
+
+    monkeypatch.setattr(bulk, "binary_copy_rows", second_chunk_corrupt)
+    lines = [f"0000{n}0,2025-06-{d:02d},100,110,90,105,1000,\n" for n in range(1, 4) for d in (12, 13, 16)]
+    with pytest.raises(Exception, match="COPY"):
+        import_bars([_file(tmp_path, lines)], chunksize=3, progress=False)
+    monkeypatch.setattr(bulk, "binary_copy_rows", original)
+    assert len(chunks) >= 2 and DailyBar.objects.count() == 0 and indexes() == before
