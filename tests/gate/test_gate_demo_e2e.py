@@ -20,11 +20,24 @@ FAST = {"GATE_PERIOD_SECONDS": "2", "DEMO_SESSION_MINUTES": "1.5", "DEMO_CLOCK":
         "MARKET_DATA_PROVIDER": "demo", "DEMO_TICKERS": "120"}
 
 
+# Frames to see before the client stops listening: enough for every assertion below with
+# room to spare (a 2 s period gives them in about 20 s), so the test ends when it has seen
+# them rather than after a fixed time; SECONDS bounds a slow machine.
+ENOUGH_FRAMES = 8
+SECONDS = 120
+
+
+def _enough(frames: list[dict]) -> bool:
+    in_session = [f for f in frames if f["data"]["session"] == "open"]
+    return (len(frames) >= ENOUGH_FRAMES and len({f["data"]["as_of"] for f in frames}) >= 5
+            and len({(f["data"]["level"], f["data"]["kospi"]) for f in frames}) >= 3 and len(in_session) >= 5)
+
+
 async def _collect(port: int, seconds: float) -> list[dict]:
-    frames = []
+    frames: list[dict] = []
     async with websockets.connect(f"ws://127.0.0.1:{port}/ws?subscribe=market-gate") as ws:
         deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
+        while (left := deadline - time.monotonic()) > 0 and not _enough(frames):
             try:
                 frame = json.loads(await asyncio.wait_for(ws.recv(), timeout=left))
             except TimeoutError:
@@ -48,7 +61,7 @@ def test_the_demo_gate_changes_during_a_session_and_every_change_reaches_the_cli
     beat = processes.beat(**FAST)
     try:
         async def scenario() -> list[dict]:
-            collecting = asyncio.create_task(_collect(web.port, 50))
+            collecting = asyncio.create_task(_collect(web.port, SECONDS))
             await asyncio.sleep(1)
             beat.start()
             return await collecting
