@@ -36,11 +36,28 @@ class StormStats(Stats):
         self.last_seq: dict[str, int] = {}  # per topic: the highest seq any socket saw
 
 
+class StormConn:
+    """What fanout_client.BenchClient reports to about its socket: the storm's sockets
+    do not come back when closed (a close is counted, not retried)."""
+
+    def __init__(self, stats: StormStats) -> None:
+        self.stats = stats
+        self.transport: asyncio.Transport | None = None
+        self.opened_at = 0.0
+        self.last_stamped = b""
+
+    def lost(self, was_open: bool) -> None:
+        self.transport = None
+
+    def subscribed(self) -> None:
+        pass
+
+
 class StormClient(BenchClient):
     """One socket; `topics` is how many `subscribed` acks make it ready."""
 
     def __init__(self, stats: StormStats, request: bytes, ready: asyncio.Future[bool], topics: int) -> None:
-        super().__init__(stats, request, ready)
+        super().__init__(StormConn(stats), request, None, ready)  # type: ignore[arg-type]
         self.storm = stats
         self.waiting = topics
         self.seqs: dict[bytes, int] = {}
