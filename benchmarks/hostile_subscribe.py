@@ -5,9 +5,9 @@ loaded from the KRX listing), keeps one victim socket subscribed to `market-gate
 a broadcast every 0.1 s, then:
 
   fake    --sockets hostile sockets (one address, so at most the per-address cap) each
-          put 20 made-up `price:` tickers in `?subscribe=` and then send made-up
-          tickers as subscribe frames at 19 a second (under the rate limit, so each is
-          processed), until --attempts distinct tickers were tried; then they leave;
+          put --rate made-up `price:` tickers in `?subscribe=` and then send made-up
+          tickers as subscribe frames, --rate a second (under the rate limit), until
+          --attempts distinct tickers were tried; then they leave;
   listed  the same sockets subscribe to every listed ticker (the most a hostile client
           can make exist), then leave.
 
@@ -97,37 +97,46 @@ class Sampler:
             await asyncio.sleep(0.5)
 
 
-async def hostile_socket(url: str, topics: list[str], codes: dict[str, int], hold: asyncio.Event, rate: int) -> int:
-    """Subscribe to `topics` (`rate` in the URL, the rest as frames at `rate` a second);
-    wait for every reply; stay until `hold` is set. Returns the topics acknowledged."""
+async def hostile_socket(url: str, topics: list[str], state: dict[str, Any], hold: asyncio.Event, rate: int) -> int:
+    """Subscribe to `topics` (`rate` in the URL, the rest as frames, `rate` a second);
+    read every reply (a pong after the last); stay until `hold` is set. Returns the
+    topics acknowledged."""
     try:
-        return await _hostile_socket(url, topics, codes, hold, rate)
+        return await _hostile_socket(url, topics, state, hold, rate)
     except websockets.ConnectionClosed as closed:
         code = closed.rcvd.code if closed.rcvd else 1006
+        codes = state["codes"]
         codes[f"closed {code}"] = codes.get(f"closed {code}", 0) + 1
+        finished(state)
         return 0
 
 
-async def _hostile_socket(url: str, topics: list[str], codes: dict[str, int], hold: asyncio.Event, rate: int) -> int:
+def finished(state: dict[str, Any]) -> None:
+    state["finished"] += 1
+    if state["finished"] == state["of"]:
+        state["all"].set()
+
+
+async def _hostile_socket(url: str, topics: list[str], state: dict[str, Any], hold: asyncio.Event, rate: int) -> int:
+    codes: dict[str, int] = state["codes"]
     in_url, rest = topics[:rate], topics[rate:]
     acked = 0
     async with websockets.connect(f"{url}?subscribe={','.join(in_url)}", compression=None, proxy=None,
                                   open_timeout=60, max_queue=None, ping_interval=None) as ws:
-        expected = len(topics)
+        answered = asyncio.Event()
 
         async def read() -> None:
-            nonlocal acked, expected
+            nonlocal acked
             async for raw in ws:
                 frame = json.loads(raw)
                 if frame["type"] == "error":
                     codes[frame["code"]] = codes.get(frame["code"], 0) + 1
-                    expected -= frame["code"] in ("unknown_topic", "too_many_subscriptions", "forbidden")
                 elif frame["type"] == "subscribed":
                     acked += 1
-                    expected -= 1
                 elif frame["type"] == "ping":
                     await ws.send('{"type":"pong"}')
-                if expected <= 0:
+                elif frame["type"] == "pong":
+                    answered.set()  # replies come in order: every subscribe before it is answered
                     return
 
         reader = asyncio.create_task(read())
@@ -135,11 +144,16 @@ async def _hostile_socket(url: str, topics: list[str], codes: dict[str, int], ho
             await asyncio.sleep(1.05)  # a new second of the server's per-socket count
             for topic in rest[n : n + rate]:
                 await ws.send(json.dumps({"type": "subscribe", "topic": topic}))
+        while not answered.is_set():  # a ping that lands in a busy second is dropped: ask again
+            await asyncio.sleep(1.1)
+            await ws.send('{"type":"ping"}')
+            try:
+                await asyncio.wait_for(asyncio.shield(answered.wait()), 5)
+            except TimeoutError:
+                pass
+        await reader
+        finished(state)
         await hold.wait()
-        try:
-            await asyncio.wait_for(reader, 300)
-        except TimeoutError:
-            reader.cancel()
     return acked
 
 
@@ -171,15 +185,15 @@ async def publisher(stop: asyncio.Event, counts: dict[str, int]) -> None:
 
 
 async def phase(url: str, sampler: Sampler, groups: list[list[str]], rate: int) -> dict[str, Any]:
-    codes: dict[str, int] = {}
+    state: dict[str, Any] = {"codes": {}, "finished": 0, "of": len(groups), "all": asyncio.Event()}
     hold = asyncio.Event()
     stop = asyncio.Event()
     before = sampler.now()
     sampling = asyncio.create_task(sampler.run(stop))
     sampler.peak_memory, sampler.peak_keys = before
     started = time.monotonic()
-    tasks = [asyncio.create_task(hostile_socket(url, topics, codes, hold, rate)) for topics in groups]
-    await asyncio.sleep(1.0 + max(len(g) for g in groups) / rate * 1.05)
+    tasks = [asyncio.create_task(hostile_socket(url, topics, state, hold, rate)) for topics in groups]
+    await state["all"].wait()
     connected = sampler.now()
     hold.set()
     acked = sum(await asyncio.gather(*tasks))
@@ -190,7 +204,9 @@ async def phase(url: str, sampler: Sampler, groups: list[list[str]], rate: int) 
     after = sampler.now()
     return {
         "attempts": sum(len(g) for g in groups), "sockets": len(groups), "seconds": round(seconds, 1),
-        "acknowledged": acked, "errors": codes,
+        "acknowledged": acked, "errors": state["codes"],
+        "dropped_by_rate_limit": sum(len(g) for g in groups) - acked - sum(
+            state["codes"].get(code, 0) for code in ("unknown_topic", "too_many_subscriptions", "forbidden")),
         "used_memory_before": before[0], "used_memory_connected": connected[0], "used_memory_peak": sampler.peak_memory,
         "used_memory_after": after[0], "keys_before": before[1], "keys_peak": sampler.peak_keys, "keys_after": after[1],
     }
@@ -211,7 +227,8 @@ async def run(args: argparse.Namespace, url: str, redis_url: str, listed: list[s
     per_socket = -(-args.attempts // args.sockets)
     fakes = [topic for topic in map(made_up, range(args.attempts + len(listed))) if topic[6:] not in listed]
     fakes = fakes[: args.attempts]
-    fake = await phase(url, sampler, [fakes[i * per_socket : (i + 1) * per_socket] for i in range(args.sockets)], 19)
+    fake = await phase(url, sampler, [fakes[i * per_socket : (i + 1) * per_socket] for i in range(args.sockets)],
+                       args.rate)
     share = -(-len(listed) // args.sockets)
     real = await phase(url, sampler, [[f"price:{t}" for t in listed[i * share : (i + 1) * share]]
                                       for i in range(args.sockets) if listed[i * share : (i + 1) * share]],
@@ -230,6 +247,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--attempts", type=int, default=100_000, help="distinct made-up tickers tried")
     parser.add_argument("--sockets", type=int, default=100, help="hostile sockets at once (one address)")
+    parser.add_argument("--rate", type=int, default=10, help="made-up subscribes a second per socket (limit: 20)")
     parser.add_argument("--listed-rate", type=int, default=2,
                         help="listed-ticker subscribes a second per socket (each one reads a snapshot)")
     parser.add_argument("--database-url", default="postgres://postgres@localhost:5432/stockgate_hostilebench")
