@@ -35,6 +35,7 @@ def test_caps_per_address_and_in_all(settings) -> None:
     assert sockets.by_address == {"b": 1} and sockets.total == 1
 
 
+@pytest.mark.django_db  # the loader runs in Channels' database thread
 async def test_unknown_tickers_reload_the_set_at_most_once_per_interval(settings) -> None:
     settings.WS_TICKERS_MISS_REFRESH_SECONDS = 60
     settings.WS_TICKERS_REFRESH_SECONDS = 300
