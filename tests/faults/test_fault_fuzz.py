@@ -8,6 +8,7 @@ memory flat, and the server stays up throughout.
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -104,7 +105,7 @@ def expected(raw: str | bytes) -> set[str]:
         if kind == "subscribe" and "since" in frame and frame["since"] is not None:
             since = frame["since"]
             ok = (isinstance(since, dict) and isinstance(since.get("epoch"), str) and type(since.get("seq")) is int
-                  and since["seq"] >= 0)
+                  and 0 <= since["seq"] <= 2**53 and re.fullmatch(r"[A-Za-z0-9._:-]{1,64}", since["epoch"]) is not None)
             if not ok:
                 return {"bad_frame"}
         if not is_valid_topic(topic):
