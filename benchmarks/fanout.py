@@ -306,6 +306,11 @@ def run_stack(name: str, args: argparse.Namespace, redis_url: str, workdir: Path
         **os.environ, "DJANGO_SETTINGS_MODULE": "stockgate.settings", "REDIS_URL": redis_url,
         "DATABASE_URL": args.database_url, "REALTIME_PREFIX": PREFIX, "CHANNEL_PREFIX": LAYER_PREFIX,
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), "PYTHONUNBUFFERED": "1", **stack.env,
+        # Every client is on 127.0.0.1: lift the socket caps (per address, per process) above N.
+        "STOCKGATE_TUNING": json.dumps({
+            **json.loads(os.environ.get("STOCKGATE_TUNING") or "{}"),
+            "WS_MAX_CONNECTIONS": args.clients + 100, "WS_MAX_CONNECTIONS_PER_ADDRESS": args.clients + 100,
+        }),
     }
     r = redis.Redis.from_url(redis_url)
     r.flushdb()

@@ -191,6 +191,16 @@ WS_MAX_FRAMES_PER_SECOND = tuned("WS_MAX_FRAMES_PER_SECOND", 20)
 # A client over the rate for this many consecutive seconds is closed (1008).
 WS_RATE_ABUSE_SECONDS = tuned("WS_RATE_ABUSE_SECONDS", 5)
 WS_MAX_SUBSCRIPTIONS = tuned("WS_MAX_SUBSCRIPTIONS", 200)
+# Open sockets per web process, and per client address within it (the ASGI server's
+# client address: uvicorn takes X-Forwarded-For only from FORWARDED_ALLOW_IPS). Over
+# either, the socket is closed with 4029 (protocol.md). 5,000 is the fan-out measured
+# in docs/benchmarks.md; 100 leaves room for an office behind one NAT address.
+WS_MAX_CONNECTIONS = tuned("WS_MAX_CONNECTIONS", 5000)
+WS_MAX_CONNECTIONS_PER_ADDRESS = tuned("WS_MAX_CONNECTIONS_PER_ADDRESS", 100)
+# `price:` topics are accepted for listed instruments only; each web process reloads the
+# tickers this often, and on an unknown ticker at most this often (catalog.py).
+WS_TICKERS_REFRESH_SECONDS = tuned("WS_TICKERS_REFRESH_SECONDS", 300.0)
+WS_TICKERS_MISS_REFRESH_SECONDS = tuned("WS_TICKERS_MISS_REFRESH_SECONDS", 10.0)
 WS_HEARTBEAT_SECONDS = envfloat("WS_HEARTBEAT_SECONDS", 25.0)
 WS_IDLE_TIMEOUT_SECONDS = envfloat("WS_IDLE_TIMEOUT_SECONDS", 60.0)
 # Outgoing frames buffered per socket before it is closed as slow (4008).
@@ -209,6 +219,10 @@ WS_REPLAY_FRAMES_PER_MINUTE = tuned("WS_REPLAY_FRAMES_PER_MINUTE", 1000)
 WS_PERMISSION_RECHECK_SECONDS = tuned("WS_PERMISSION_RECHECK_SECONDS", 300.0)
 # Frames kept per topic in Redis for `since` replay.
 WS_HISTORY_FRAMES = tuned("WS_HISTORY_FRAMES", 500)
+# A topic's epoch, seq and history keys expire this long after its last broadcast (or
+# after a subscribe created its epoch), so idle topics leave Redis; the next broadcast
+# starts a new epoch and clients resync from a snapshot.
+WS_TOPIC_TTL_SECONDS = tuned("WS_TOPIC_TTL_SECONDS", 3600)
 # topic prefix -> "authenticated" | "staff" | a permission codename ("app.codename").
 WS_TOPIC_PERMISSIONS: dict[str, str] = {
     k: v for k, v in (item.split("=", 1) for item in envlist("WS_TOPIC_PERMISSIONS", []))

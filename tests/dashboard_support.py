@@ -15,7 +15,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from marketgate.models import MarketGate
+from marketgate.models import Instrument, MarketGate
 from signals.models import Signal
 from stockgate.realtime.broadcast import publish
 from tests.processes import Proc
@@ -66,6 +66,10 @@ def make_signals(count: int, day: date | None = None) -> list[Signal]:
         )
         for i in range(count)
     ]
+    # A signal is of a listed instrument (its price topic exists only then).
+    Instrument.objects.bulk_create(
+        [Instrument(ticker=s.ticker, name=s.name, market=s.market) for s in rows], ignore_conflicts=True
+    )
     return Signal.objects.bulk_create(rows)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from django.utils import timezone
 
 from marketgate.gate.formula import BreadthHistory, IndexHistory
-from marketgate.models import MarketGate
+from marketgate.models import Instrument, MarketGate
 from signals.models import Signal
 
 
@@ -34,6 +34,13 @@ def gate(**fields: Any) -> MarketGate:
     return MarketGate.objects.create(**values)
 
 
+def listed(*tickers: str, market: str = "KOSPI") -> list[Instrument]:
+    """Instruments for these tickers (their `price:` topics exist only once listed)."""
+    return [
+        Instrument.objects.get_or_create(ticker=t, defaults={"name": f"종목{t}", "market": market})[0] for t in tickers
+    ]
+
+
 def signal(ticker: str = "005930", signal_date: date | None = None, **fields: Any) -> Signal:
     values: dict[str, Any] = {
         "ticker": ticker,
@@ -50,6 +57,7 @@ def signal(ticker: str = "005930", signal_date: date | None = None, **fields: An
         "created_at": datetime(2026, 2, 3, 15, 45, tzinfo=timezone.get_current_timezone()),
     }
     values.update(fields)
+    listed(values["ticker"], market=values["market"])  # a signal is always of a listed instrument
     return Signal.objects.create(**values)
 
 

@@ -17,6 +17,7 @@ from signals.models import Signal, SignalOutcome
 def outcome_signal(ticker: str, grade: str, status: str, *, signal_date: date, today: date,
                    exit_date: date | None = None, exit_price: float | None = None, last_close: float | None = None,
                    gap: bool = False) -> Signal:
+    Instrument.objects.get_or_create(ticker=ticker, defaults={"name": f"종목{ticker[-3:]}", "market": "KOSPI"})
     signal = Signal.objects.create(
         ticker=ticker, name=f"종목{ticker[-3:]}", market="KOSPI", score=80, grade=grade, entry_price=50_000,
         target_price=59_000, stop_loss=47_000, position_size=100, reasons=["Trend Template 8/8"],

@@ -4,6 +4,7 @@ Override with DATABASE_URL / REDIS_URL. Redis uses its own database number and k
 prefix so a test run never touches a running system's keys.
 """
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -16,6 +17,11 @@ RUN_ID = os.environ.setdefault("STOCKGATE_TEST_RUN", str(os.getpid()))
 os.environ.setdefault("REALTIME_PREFIX", f"sgtest{RUN_ID}")
 os.environ.setdefault("CHANNEL_PREFIX", f"sgtest{RUN_ID}-layer")
 os.environ.setdefault("CELERY_QUEUE", f"stockgate-test-{RUN_ID}")
+# A ticker a test has just listed is a known `price:` topic at once, in every process the
+# tests start (deployments reload at most every WS_TICKERS_MISS_REFRESH_SECONDS).
+_tuning = json.loads(os.environ.get("STOCKGATE_TUNING") or "{}")
+_tuning.setdefault("WS_TICKERS_MISS_REFRESH_SECONDS", 0)
+os.environ["STOCKGATE_TUNING"] = json.dumps(_tuning)
 
 from stockgate.settings import *  # noqa: E402,F403
 

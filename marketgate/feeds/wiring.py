@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 
+def _listed_tickers() -> list[str]:
+    """Every instrument's ticker (delisted ones too: a page may still show them)."""
+    from marketgate.models import Instrument
+
+    return list(Instrument.objects.values_list("ticker", flat=True))
+
+
 def install() -> None:
     from marketgate.feeds import demand, quotes
     from stockgate import schedules
-    from stockgate.realtime import presence, snapshots
+    from stockgate.realtime import catalog, presence, snapshots
 
+    catalog.register_tickers(_listed_tickers)  # price topics exist for these only
     snapshots.register("price", quotes.price_snapshot)
     snapshots.register("market", quotes.index_snapshot)
     presence.on_demand_change(demand.track)

@@ -17,7 +17,19 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from stockgate.realtime import faultlog, frames, inbound, metrics, permissions, presence, sequence, snapshots, wsstats
+from stockgate.realtime import (
+    admission,
+    catalog,
+    faultlog,
+    frames,
+    inbound,
+    metrics,
+    permissions,
+    presence,
+    sequence,
+    snapshots,
+    wsstats,
+)
 from stockgate.realtime.broadcast import FRAME_EVENT
 from stockgate.realtime.coalesce import PriceCoalescer
 from stockgate.realtime.delivery import TopicDelivery, TopicState
@@ -25,7 +37,7 @@ from stockgate.realtime.layer import RESUBSCRIBED
 from stockgate.realtime.limits import InboundLimiter, ReplayBudget, Verdict
 from stockgate.realtime.sender import FrameSender
 from stockgate.realtime.session_watch import SessionWatch
-from stockgate.realtime.topics import KNOWN_TOPIC_PATTERNS, group_for, is_valid_topic, topic_kind
+from stockgate.realtime.topics import KNOWN_TOPIC_PATTERNS, group_for, is_valid_topic, ticker_of, topic_kind
 from stockgate.realtime.wire import outlet
 
 log = logging.getLogger(__name__)
@@ -34,6 +46,9 @@ CLOSE_TOO_LARGE = 1009
 CLOSE_POLICY = 1008
 CLOSE_IDLE = 1001
 CLOSE_SLOW = 4008
+# Over WS_MAX_CONNECTIONS or WS_MAX_CONNECTIONS_PER_ADDRESS (like HTTP 429); 4xxx so that
+# daphne sends it too.
+CLOSE_TOO_MANY = 4029
 # The transport's own group messages.
 _LAYER_EVENTS = frozenset({FRAME_EVENT, RESUBSCRIBED})
 # Every message type a socket takes from its groups; anything else published on a group's
@@ -52,6 +67,9 @@ class RealtimeConsumer(SessionWatch, TopicDelivery, AsyncWebsocketConsumer):
         self.closing = False
         self.counted = False  # the connections gauge counts this socket
         self.released = False  # _release() ran
+        # Counted in the process's sockets (admission.py) until disconnect().
+        self.admitted = False
+        self.address: str | None = None
         self.tasks: list[asyncio.Task[None]] = []
         self.repairs: set[asyncio.Task[None]] = set()
         self.limiter = InboundLimiter(
@@ -94,6 +112,12 @@ class RealtimeConsumer(SessionWatch, TopicDelivery, AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         loop = asyncio.get_running_loop()
+        self.address = admission.address_key(self.scope)
+        refused = admission.local_sockets().admit(self.address)
+        if refused is not None:
+            await self._refuse(refused)
+            return
+        self.admitted = True
         self.client_id = str(uuid.uuid4())
         self.demand_client = presence.client_key(self.scope, self.client_id)
         self.last_heard = loop.time()
@@ -117,10 +141,36 @@ class RealtimeConsumer(SessionWatch, TopicDelivery, AsyncWebsocketConsumer):
                 topics=list(KNOWN_TOPIC_PATTERNS),
             )
         )
+        await self._subscribe_from_url()
+
+    async def _refuse(self, reason: str) -> None:
+        """Over a connection cap: accepted only to say why, then closed (4029)."""
+        self.closing = True
+        metrics.CONNECTIONS_REFUSED.inc()
+        await self.accept()
+        await self.send(text_data=frames.error("too_many_connections", reason))
+        await self.close(code=CLOSE_TOO_MANY, reason="too many connections")
+
+    async def _subscribe_from_url(self) -> None:
+        """`?subscribe=a,b`: each topic counts as one inbound frame (the rate limit) and one
+        subscription (the cap), as if sent as subscribe frames; the rest past the rate
+        limit is dropped with one `rate_limited` error."""
         query = parse_qs(self.scope.get("query_string", b"").decode(errors="replace"))
-        for raw in query.get("subscribe", []):
-            for topic in filter(None, (t.strip() for t in raw.split(","))):
-                await self._subscribe(topic, None)
+        wanted = [t for raw in query.get("subscribe", []) for t in (t.strip() for t in raw.split(",")) if t]
+        now = asyncio.get_running_loop().time()
+        for index, topic in enumerate(wanted):
+            if self.closing:
+                return
+            if self.limiter.frame(now) is not Verdict.OK:
+                dropped = len(wanted) - index
+                self.limiter.should_warn(now)
+                self._error(
+                    "rate_limited",
+                    f"?subscribe= counts against {settings.WS_MAX_FRAMES_PER_SECOND} frames a second: "
+                    f"{dropped} topic(s) from {topic[:120]!r} on dropped; subscribe to them with frames",
+                )
+                return
+            await self._subscribe(topic, None)
 
     async def disconnect(self, code: int) -> None:
         await self._release()
@@ -130,6 +180,9 @@ class RealtimeConsumer(SessionWatch, TopicDelivery, AsyncWebsocketConsumer):
         if self.released:
             return
         self.released = self.closing = True
+        if self.admitted:  # a refused socket (over a cap) was never counted in
+            self.admitted = False
+            admission.local_sockets().release(self.address)
         detach = getattr(self.channel_layer, "detach", None)
         if detach is not None:
             detach(self.channel_name)
@@ -236,8 +289,9 @@ class RealtimeConsumer(SessionWatch, TopicDelivery, AsyncWebsocketConsumer):
     # --- subscriptions ---
 
     async def _subscribe(self, topic: str, since: frames.Since | None) -> None:
-        if not is_valid_topic(topic):
-            self._error("unknown_topic", f"unknown topic {topic[:120]!r}")
+        if not await catalog.exists(topic):
+            # Nothing is created for it: no Redis key, no group, no feed demand.
+            self._error("unknown_topic", _unknown_topic_message(topic))
             return
         state = self.subs.get(topic)
         if state is not None:
@@ -372,4 +426,11 @@ class RealtimeConsumer(SessionWatch, TopicDelivery, AsyncWebsocketConsumer):
             if now >= next_ping:
                 self._queue(frames.control("ping", timestamp=frames.now_iso()))
                 next_ping = now + interval
+
+
+def _unknown_topic_message(topic: str) -> str:
+    ticker = ticker_of(topic) if is_valid_topic(topic) else None
+    if ticker is not None:
+        return f"unknown topic {topic!r}: no listed instrument {ticker}"
+    return f"unknown topic {topic[:120]!r}"
 

@@ -19,6 +19,7 @@ ErrorCode = Literal[
     "forbidden",
     "too_large",
     "server_error",
+    "too_many_connections",
 ]
 
 

@@ -9,6 +9,9 @@ CONNECTIONS = Gauge("stockgate_ws_connections", "Open WebSocket connections", mu
 SUBSCRIPTIONS = Gauge(
     "stockgate_ws_subscriptions", "Subscriptions by topic kind", ["kind"], multiprocess_mode="livesum"
 )
+CONNECTIONS_REFUSED = Counter(
+    "stockgate_ws_connections_refused_total", "Sockets closed with 4029: over the process's or an address's cap"
+)
 FRAMES_SENT = Counter("stockgate_ws_frames_sent_total", "Frames queued to sockets")
 FRAMES_DROPPED = Counter("stockgate_ws_frames_dropped_total", "Frames dropped (slow clients, closed sockets)")
 SLOW_DISCONNECTS = Counter("stockgate_ws_slow_disconnects_total", "Sockets closed with 4008 for not keeping up")

@@ -23,6 +23,9 @@ from stockgate.realtime.topics import group_for
 # eviction, an expiry, a partial restore) starts a new epoch: a seq restarted in the old
 # epoch would look like repeats to every connected client, which would drop it all. A
 # lost history alone needs nothing: replay then answers 'gone' and clients resync.
+# Every key of a topic also expires (ARGV[4] seconds after its last broadcast), the epoch
+# one second before its seq and history, so idle topics leave Redis; the next broadcast
+# then starts a new epoch as above.
 PUBLISH_LUA = """
 local epoch = redis.call('GET', KEYS[1])
 if (not epoch) or redis.call('EXISTS', KEYS[2]) == 0 then
@@ -34,6 +37,10 @@ local seq = redis.call('INCR', KEYS[2])
 local frame = '{"seq":' .. seq .. ',"epoch":"' .. epoch .. '",' .. string.sub(ARGV[2], 2)
 redis.call('RPUSH', KEYS[3], frame)
 redis.call('LTRIM', KEYS[3], -tonumber(ARGV[3]), -1)
+local ttl = tonumber(ARGV[4])
+redis.call('EXPIRE', KEYS[1], ttl)
+redis.call('EXPIRE', KEYS[2], ttl + 1)
+redis.call('EXPIRE', KEYS[3], ttl + 1)
 return frame
 """
 
@@ -57,12 +64,14 @@ return frames
 
 # The topic's (epoch, seq); starts a new epoch at seq 0 when the topic is new or lost
 # its epoch or its seq (as PUBLISH_LUA does, so the next publish continues this epoch).
+# A new epoch expires like PUBLISH_LUA's keys (ARGV[2] seconds) if nothing is published.
 CURRENT_LUA = """
 local epoch = redis.call('GET', KEYS[1])
 if (not epoch) or redis.call('EXISTS', KEYS[2]) == 0 then
+  local ttl = tonumber(ARGV[2])
   epoch = ARGV[1]
-  redis.call('SET', KEYS[1], epoch)
-  redis.call('SET', KEYS[2], 0)
+  redis.call('SET', KEYS[1], epoch, 'EX', ttl)
+  redis.call('SET', KEYS[2], 0, 'EX', ttl + 1)
   redis.call('DEL', KEYS[3])
 end
 return {epoch, tonumber(redis.call('GET', KEYS[2]))}
@@ -104,7 +113,7 @@ def mark_replayed(frame: str) -> str:
 def publish_args(topic: str, body: str) -> tuple[list[str], list[str | int]]:
     if not (body.startswith("{") and len(body) > 2):
         raise ValueError("body must be a non-empty JSON object")
-    return keys_for(topic).as_list(), [new_epoch(), body, settings.WS_HISTORY_FRAMES]
+    return keys_for(topic).as_list(), [new_epoch(), body, settings.WS_HISTORY_FRAMES, settings.WS_TOPIC_TTL_SECONDS]
 
 
 async def replay(topic: str, epoch: str, seq: int, limit: int = 0) -> list[str] | None:
@@ -124,5 +133,5 @@ async def current(topic: str) -> tuple[str, int]:
     from stockgate.realtime.redis_conn import async_client
 
     keys = keys_for(topic)
-    epoch, seq = await async_client().eval(CURRENT_LUA, 3, *keys.as_list(), new_epoch())
+    epoch, seq = await async_client().eval(CURRENT_LUA, 3, *keys.as_list(), new_epoch(), settings.WS_TOPIC_TTL_SECONDS)
     return epoch.decode(), int(seq)

@@ -8,6 +8,7 @@ memory flat, and the server stays up throughout.
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -21,15 +22,24 @@ from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from stockgate.realtime.topics import is_valid_topic
+from marketgate.models import Instrument
+from stockgate.realtime.topics import is_valid_topic, ticker_of
+from tests import factories
 from tests.processes import Proc, web
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 ERROR_CODES = {"bad_json", "bad_frame", "unknown_type", "unknown_topic", "too_many_subscriptions", "rate_limited",
-               "forbidden", "too_large"}
+               "forbidden", "too_large", "too_many_connections"}
+# Price topics exist for listed instruments only: these are listed for every test.
+LISTED = ("005930", "0015N0")
 LENIENT = {"WS_MAX_FRAMES_PER_SECOND": "100000", "WS_MAX_BAD_FRAMES_PER_MINUTE": "100000",
            "WS_MAX_SUBSCRIPTIONS": "100000", "HEALTH_REQUIRE_FEED": "false"}
+
+
+@pytest.fixture(autouse=True)
+def _listed() -> None:
+    factories.listed(*LISTED)
 
 
 @pytest.fixture(scope="module")
@@ -95,11 +105,13 @@ def expected(raw: str | bytes) -> set[str]:
         if kind == "subscribe" and "since" in frame and frame["since"] is not None:
             since = frame["since"]
             ok = (isinstance(since, dict) and isinstance(since.get("epoch"), str) and type(since.get("seq")) is int
-                  and since["seq"] >= 0)
+                  and 0 <= since["seq"] <= 2**53 and re.fullmatch(r"[A-Za-z0-9._:-]{1,64}", since["epoch"]) is not None)
             if not ok:
                 return {"bad_frame"}
         if not is_valid_topic(topic):
             return {"unknown_topic"}
+        if kind == "subscribe" and ticker_of(topic) not in (None, *LISTED):
+            return {"unknown_topic"}  # a ticker's shape, but no listed instrument
         return {"subscribed" if kind == "subscribe" else "unsubscribed"}
     return {"unknown_type"}
 
@@ -211,6 +223,9 @@ def test_a_flood_is_rate_limited_then_closed_with_1008(strict_server: Proc) -> N
 
 def test_thousands_of_subscribe_cycles_keep_memory_bounded(lenient_server: Proc) -> None:
     process = psutil.Process(lenient_server.pid)
+    Instrument.objects.bulk_create(
+        [Instrument(ticker=f"{i:06d}", name=f"종목{i}", market="KOSPI") for i in range(1000)], ignore_conflicts=True
+    )
     ws = open_ws(lenient_server)
 
     def cycles(n: int) -> None:

@@ -33,6 +33,12 @@ TOKEN = "fault-ws-frames"
 QUEUE_BYTES = 256 * 1024
 
 
+@pytest.fixture(autouse=True)
+def _listed_tickers() -> None:
+    """The price topics these tests subscribe to exist only for listed instruments."""
+    factories.listed("005930", "000660")
+
+
 @pytest.fixture(scope="module")
 def server(django_db_setup, django_db_blocker) -> Iterator[Proc]:  # type: ignore[no-untyped-def]
     proc = web(

@@ -13,6 +13,7 @@ import pytest
 import websockets
 
 from marketgate.feeds.state import feed_state
+from tests import factories
 from tests.feeds.test_price_stream_e2e import feed, recv_json, subscribe, wait_for
 from tests.kiwoom_server import KiwoomServer
 from tests.processes import web
@@ -31,6 +32,7 @@ async def frames_of(ws: Any, seconds: float, kinds: set[str]) -> list[dict[str, 
 
 
 def test_kiwoom_prices_reach_a_subscriber_and_survive_a_dropped_connection(clean_redis):
+    factories.listed("005930")
     kiwoom = KiwoomServer(drop_after=15, repeat=True, frame_interval=0.05).start_in_thread()
     server = web().start()
     streamer = feed(

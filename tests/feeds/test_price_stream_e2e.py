@@ -15,6 +15,7 @@ import websockets
 from marketgate.calendar import KST
 from marketgate.feeds.state import feed_state
 from stockgate.realtime.broadcast import apublish
+from tests import factories
 from tests.kis_server import KisServer
 from tests.processes import Proc, process_env, web
 
@@ -131,6 +132,7 @@ def test_a_second_stream_prices_opens_no_second_upstream_session(clean_redis):
 
 
 def test_a_client_that_stops_reading_neither_grows_memory_nor_delays_others(clean_redis):
+    factories.listed("005930")
     server = web(PRICE_MAX_UPDATES_PER_SECOND="4").start()
     try:
         async def scenario() -> tuple[int, list[float], float]:

@@ -131,6 +131,19 @@ describe("reconnect", () => {
     ]);
   });
 
+  test("the URL carries only a bucket of new topics (the server counts them as frames); the rest follow as frames", () => {
+    const c = client({ limits: { max_frames_per_second: 20 } });
+    const topics = Array.from({ length: 12 }, (_, i) => `price:${String(i).padStart(6, "0")}`);
+    topics.forEach((t, i) => c.rt.want(t, i));
+    c.rt.connect();
+    const ws = c.socket();
+    const size = sendBucket(20).size;
+    assert.equal(ws.url, `ws://test/ws?subscribe=${topics.slice(0, size).join(",")}`);
+    ws.open();
+    for (let ms = 0; ms < 2000; ms += 50) c.env.clock.advance(50);
+    assert.deepEqual(subscribes(ws), topics.slice(size).map((topic) => ({ type: "subscribe", topic })));
+  });
+
   test("the status says reconnecting with the attempt number, then connected", () => {
     const c = client();
     const ws = connected(c);

@@ -8,6 +8,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import User
 
+from tests import factories
 from tests.wsclient import close_code, connect, recv, send, subscribe
 
 # Every test runs in-process, under the Procfile's uvicorn and under daphne (conftest.ws_target).
@@ -73,7 +74,9 @@ async def test_unknown_type(clean_redis):
 
 
 @pytest.mark.parametrize(
-    "topic", ["nope", "price:5930", "price:005930x", "price:abcdef", "market:nasdaq", "signal:other", "market-gate "]
+    "topic",
+    ["nope", "price:5930", "price:005930x", "price:abcdef", "market:nasdaq", "signal:other", "market-gate ",
+     "price:999990"],  # the last one has the ticker's shape but no listed instrument
 )
 async def test_unknown_topic_is_refused_and_nothing_is_created(clean_redis, topic):
     comm, _ = await connect()
@@ -94,6 +97,7 @@ async def test_unsubscribing_an_unknown_topic_is_refused(clean_redis):
 
 async def test_too_many_subscriptions(clean_redis, settings):
     settings.WS_MAX_SUBSCRIPTIONS = 3
+    await sync_to_async(factories.listed)("005930", "000660", "035420", "051910")
     comm, _ = await connect()
     for ticker in ("005930", "000660", "035420"):
         await subscribe(comm, f"price:{ticker}")

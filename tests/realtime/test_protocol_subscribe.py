@@ -44,6 +44,7 @@ async def test_unsubscribe_is_acknowledged_and_stops_delivery(clean_redis):
 
 
 async def test_topics_are_independent(clean_redis):
+    await sync_to_async(factories.listed)("005930")
     comm, _ = await connect()
     await subscribe(comm, "price:005930")
     await sync_to_async(publish)("price:000660", {"type": "price_update", "topic": "price:000660", "ticker": "000660",

@@ -25,6 +25,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from stockgate.apitokens.models import ApiToken
+from tests import factories
 from tests.dashboard_support import make_gate, make_signals
 from tests.processes import Proc, web
 
@@ -86,6 +87,7 @@ async def ws_verdicts(port: int, topics: list[str], headers: dict[str, str]) -> 
 def test_restricted_topics_are_restricted_on_every_http_path_as_on_the_socket(server: Proc) -> None:
     make_gate(72, "GREEN")
     make_signals(3)
+    factories.listed("005930")  # a listed ticker: its price topic exists, and is for staff
     users = get_user_model().objects
     trader = users.create_user("trader", password="pw-for-the-test-only")
     port = server.port

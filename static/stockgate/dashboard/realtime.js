@@ -106,9 +106,15 @@ export class Realtime {
     this.attempt += 1;
     this.status(this.everConnected ? "reconnecting" : "connecting");
     // Topics never seen yet subscribe in the URL (no `since` to send); the others
-    // resubscribe with `since` once the socket is open.
-    const fresh = [...this.topics].filter(([, s]) => s.epoch === null).map(([t]) => t);
-    const query = fresh.length ? `?subscribe=${fresh.join(",")}` : "";
+    // resubscribe with `since` once the socket is open. The server counts each URL topic
+    // as an inbound frame, so the URL carries only what the bucket holds, paid for with
+    // its tokens; the rest are sent as frames once open.
+    const fresh = [...this.topics].filter(([, s]) => s.epoch === null).sort((a, b) => a[1].rank - b[1].rank).map(([t]) => t);
+    this.refill();
+    const inUrl = fresh.slice(0, Math.max(0, Math.floor(this.tokens)));
+    this.tokens -= inUrl.length;
+    const later = fresh.slice(inUrl.length);
+    const query = inUrl.length ? `?subscribe=${inUrl.join(",")}` : "";
     let ws;
     try {
       ws = new env.WebSocket(`${this.url}${query}`);
@@ -126,6 +132,7 @@ export class Realtime {
       this.lastHeard = this.openedAt;
       const known = [...this.topics].filter(([, s]) => s.epoch !== null).sort((a, b) => a[1].rank - b[1].rank);
       for (const [topic, s] of known) this.send({ type: "subscribe", topic, since: { epoch: s.epoch, seq: s.seq } });
+      for (const topic of later) if (this.topics.get(topic)?.epoch === null) this.send({ type: "subscribe", topic });
     };
     ws.onmessage = (event) => this.receive(event.data);
     ws.onerror = () => {}; // onclose follows and schedules the retry
@@ -172,12 +179,16 @@ export class Realtime {
     this.pump();
   }
 
+  refill() {
+    const now = this.env.now();
+    this.tokens = Math.min(this.bucket.size, this.tokens + (now - this.tokensAt) * this.bucket.ratePerMs);
+    this.tokensAt = now;
+  }
+
   pump() {
     if (this.pumpTimer !== null) return;
-    const { size, ratePerMs } = this.bucket;
-    const now = this.env.now();
-    this.tokens = Math.min(size, this.tokens + (now - this.tokensAt) * ratePerMs);
-    this.tokensAt = now;
+    const { ratePerMs } = this.bucket;
+    this.refill();
     while (this.outbox.length && this.tokens >= 1 && this.isOpen()) {
       this.ws.send(this.outbox.shift());
       this.tokens -= 1;
