@@ -109,6 +109,13 @@ def run_mode(mode: str, args: argparse.Namespace, redis_url: str, workdir: Path)
         **os.environ, "DJANGO_SETTINGS_MODULE": "stockgate.settings", "REDIS_URL": redis_url,
         "DATABASE_URL": args.database_url, "REALTIME_PREFIX": PREFIX, "CHANNEL_PREFIX": f"{PREFIX}-layer",
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), "PYTHONUNBUFFERED": "1", "WEB_CONCURRENCY": "1",
+        # Every client is on loopback, and each asks for its tickers in the handshake's
+        # ?subscribe= (a topic counts as an inbound frame): caps above the benchmark's own.
+        "STOCKGATE_TUNING": json.dumps({
+            **json.loads(os.environ.get("STOCKGATE_TUNING") or "{}"),
+            "WS_MAX_CONNECTIONS": args.clients + 100, "WS_MAX_CONNECTIONS_PER_ADDRESS": args.clients + 100,
+            "WS_MAX_FRAMES_PER_SECOND": max(20, 2 * args.per_socket),
+        }),
     }
     LOGS.mkdir(parents=True, exist_ok=True)
     log = open(LOGS / f"storm-server-{mode}.log", "wb")
