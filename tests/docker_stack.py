@@ -271,14 +271,16 @@ class GateWatcher:
             time.sleep(0.2)
         assert self.connections, f"no WebSocket subscription to {self.url} within {timeout:.0f} s"
 
-    def frame_for(self, as_of: str, timeout: float) -> dict[str, Any]:
-        """The first gate frame whose data is the computation of `as_of`."""
+    def frame_for(self, as_of: str, timeout: float, or_newer: bool = False) -> dict[str, Any]:
+        """The first gate frame whose data is the computation of `as_of` (or, with
+        `or_newer`, of a later one)."""
         wanted = datetime.fromisoformat(as_of)
         deadline = time.monotonic() + timeout
         while True:
             with self._lock:
                 for frame in self.frames:
-                    if datetime.fromisoformat(frame["data"]["as_of"]) == wanted:
+                    got = datetime.fromisoformat(frame["data"]["as_of"])
+                    if got == wanted or (or_newer and got > wanted):
                         return frame
             if time.monotonic() > deadline:
                 seen = [f["data"]["as_of"] for f in self.frames[-5:]]
