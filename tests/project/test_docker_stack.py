@@ -45,15 +45,16 @@ PUSH_WITHIN = 15.0  # a saved gate on the client's socket
 
 
 def _beat_unhealthy_within() -> float:
-    """A hung beat fails every check: `retries` failures at `interval`, the last one
-    possibly waiting out `timeout`, plus one interval for where the first check falls."""
+    """A hung beat fails every check from then on. Docker starts a check `interval` after
+    the previous one ended, and a check may run up to `timeout`: the one in flight at the
+    hang may still pass, then `retries` failures of up to interval + timeout each."""
     compose = yaml.safe_load((Path(__file__).resolve().parents[2] / "docker" / "compose.yaml").read_text())
     check = compose["services"]["beat"]["healthcheck"]
 
     def seconds(value: str) -> float:
         return float(value.rstrip("s"))
 
-    return seconds(check["interval"]) * (check["retries"] + 1) + seconds(check["timeout"])
+    return check["retries"] * (seconds(check["interval"]) + seconds(check["timeout"])) + seconds(check["timeout"])
 
 
 @pytest.fixture(scope="module")
