@@ -12,8 +12,11 @@ role="${1:-web}"
 case "$role" in
     web)
         shift || true
+        # uvicorn's supervisor kills a worker that does not answer its ping within
+        # --timeout-worker-healthcheck (5 s by default); importing the application on a
+        # busy host takes longer than that, and each kill starts the import over.
         exec python -m uvicorn stockgate.asgi:application --host 0.0.0.0 --port "${WEB_PORT:-8000}" \
-            --workers "${WEB_WORKERS:-2}" --loop uvloop --http httptools --ws websockets-sansio \
+            --workers "${WEB_WORKERS:-2}" --timeout-worker-healthcheck 30 --loop uvloop --http httptools --ws websockets-sansio \
             --ws-per-message-deflate false --ws-max-size 1048576 --lifespan off \
             --no-access-log --proxy-headers --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}" "$@"
         ;;

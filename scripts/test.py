@@ -78,11 +78,15 @@ def ensure_debian_package(command: str, package: str, purpose: str) -> None:
         print(f"warning: {package} is not installed; {purpose} will fail", flush=True)
 
 
-# The compose-stack test (tests/test_docker_stack.py): engine, compose client, base image.
+# The compose-stack test (tests/project/test_docker_stack.py): engine, compose client, base image.
 DOCKER_TOOLS = {"dockerd": "docker.io", "docker-compose": "docker-compose", "debootstrap": "debootstrap"}
 
 
 def ensure_docker_tools() -> None:
+    # The test runs on request only (STOCKGATE_DOCKER_STACK=1, as in its module): nothing
+    # to install for a run that skips it.
+    if os.environ.get("STOCKGATE_DOCKER_STACK") != "1":
+        return
     missing = [package for tool, package in DOCKER_TOOLS.items() if not shutil.which(tool)]
     if not missing or os.environ.get("STOCKGATE_SKIP_DOCKER_INSTALL"):
         return

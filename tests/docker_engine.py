@@ -5,7 +5,7 @@ client; when that is impossible it raises EngineUnavailable with the one reason 
 prints when it skips. `build_images()` builds, with the engine's layer cache:
 - stockgate-local/debian:bookworm: `debootstrap --variant=minbase` imported into docker
   (only when the engine does not have it yet);
-- stockgate-local/python, postgres, redis: docker/local/*.Dockerfile on that base, from
+- stockgate-local/python, postgres, redis, nginx: docker/local/*.Dockerfile on that base, from
   Debian packages (the official images come from a registry this machine cannot reach);
 - the application image from docker/Dockerfile with BASE_IMAGE=stockgate-local/python,
   tagged by the hash of its build context.
@@ -36,6 +36,7 @@ PYTHON_IMAGE = "stockgate-local/python:3.11-bookworm"
 LOCAL_IMAGES = {  # image name -> Dockerfile in docker/local
     "stockgate-local/postgres:15-bookworm": "postgres.Dockerfile",
     "stockgate-local/redis:7-bookworm": "redis.Dockerfile",
+    "stockgate-local/nginx:1-bookworm": "nginx.Dockerfile",
 }
 DEBIAN_MIRROR = os.environ.get("STOCKGATE_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 BUILD_TIMEOUT = 900

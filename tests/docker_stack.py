@@ -1,6 +1,7 @@
 """The production compose stack as a test drives it: docker/compose.yaml plus the override
-that swaps in locally built PostgreSQL and Redis images, under a project name of its own,
-published on a free loopback port; and a WebSocket client that follows the Market Gate."""
+that swaps in locally built PostgreSQL, Redis and nginx images, under a project name of its
+own, its proxy published on a free loopback port; and a WebSocket client that follows the
+Market Gate through that proxy."""
 
 from __future__ import annotations
 
@@ -21,23 +22,28 @@ from websockets.sync.client import connect
 
 from tests.docker_engine import DOCKER_DIR, Engine, inspect, run
 
+WEB_REPLICAS = 2
 COMPOSE_FILES = (DOCKER_DIR / "compose.yaml", DOCKER_DIR / "compose.local-images.yaml")
 ROLES = ("web", "worker", "beat", "feed")
-LONG_RUNNING = ("postgres", "redis", *ROLES)
+LONG_RUNNING = ("postgres", "redis", *ROLES, "proxy")
 # Settings of this deployment (docker/.env's role): the demo market, no outside service,
 # a small universe so seeding and scanning take seconds, and a scheduler watchdog that
 # looks every second and calls beat late after WATCHDOG_BEAT_MAX_AGE_SECONDS.
+STACK_TUNING = {
+    "DEMO_TICKERS": 40,
+    "WATCHDOG_INTERVAL_SECONDS": 1,
+    "WATCHDOG_BEAT_MAX_AGE_SECONDS": 3,
+    "BEAT_HEARTBEAT_SECONDS": 1,
+    "CELERY_BEAT_MAX_LOOP_INTERVAL": 1,
+}
 STACK_SETTINGS = {
     "ALLOWED_HOSTS": "127.0.0.1,localhost",
     "MARKET_DATA_PROVIDER": "demo",
     "PRICE_FEED": "demo",
-    "DEMO_TICKERS": "40",
     "WATCHDOG_ALERT_WEBHOOK_URL": "",
-    "WATCHDOG_INTERVAL_SECONDS": "1",
-    "WATCHDOG_BEAT_MAX_AGE_SECONDS": "3",
-    "BEAT_HEARTBEAT_SECONDS": "1",
-    "CELERY_BEAT_MAX_LOOP_INTERVAL": "1",
-    "WEB_WORKERS": "2",
+    "STOCKGATE_TUNING": json.dumps(STACK_TUNING),
+    # The proxy is the web replicas' only client.
+    "FORWARDED_ALLOW_IPS": "*",
     "WORKER_CONCURRENCY": "1",
 }
 # Saves a copy of the latest gate as a new computation (now): post_save pushes it.
@@ -60,14 +66,18 @@ class Stack:
     def __post_init__(self) -> None:
         self._containers: dict[str, str] = {}
         password = secrets.token_hex(16)
+        self.redis_password = secrets.token_hex(16)
         settings = {**STACK_SETTINGS, "SECRET_KEY": secrets.token_urlsafe(48), "POSTGRES_PASSWORD": password}
         self.env_file = self.workdir / "stack.env"
         self.env_file.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
         self.env = {
             "STOCKGATE_ENV_FILE": str(self.env_file),
             "POSTGRES_PASSWORD": password,
+            "REDIS_PASSWORD": self.redis_password,
             "STOCKGATE_TAG": self.tag,
             "WEB_PUBLISH": f"127.0.0.1:{self.port}",
+            "WEB_REPLICAS": str(WEB_REPLICAS),
+            "WEB_WORKERS": "1",  # two replicas of one process each: the CPU of one machine
         }
 
     # --- compose ---
@@ -82,8 +92,8 @@ class Stack:
     def exec(self, service: str, *cmd: str, timeout: float = 180, check: bool = True) -> subprocess.CompletedProcess[str]:
         return self.compose("exec", "-T", service, *cmd, timeout=timeout, check=check)
 
-    def docker_exec(self, service: str, *cmd: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        return run([self.engine.docker, "exec", self.container(service), *cmd], timeout=timeout)
+    def docker_exec(self, service: str, *cmd: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return run([self.engine.docker, "exec", self.container(service), *cmd], timeout=timeout, check=check)
 
     def manage(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
         return self.exec("worker", "python", "manage.py", *args, timeout=timeout)
@@ -98,14 +108,18 @@ class Stack:
 
     # --- containers ---
 
-    def container(self, service: str) -> str:
+    def containers(self, service: str) -> list[str]:
+        """Every container of a service (the web replicas), in a stable order."""
         # Looked up once: a restart keeps the container (and its id); docker-compose 1.29
         # is a Python program whose every start costs a second of CPU.
         if service not in self._containers:
-            ids = self.compose("ps", "-a", "-q", service).stdout.split()
+            ids = sorted(self.compose("ps", "-a", "-q", service).stdout.split())
             assert ids, f"no container for {service}"
-            self._containers[service] = ids[0]
+            self._containers[service] = ids
         return self._containers[service]
+
+    def container(self, service: str) -> str:
+        return self.containers(service)[0]
 
     def state_of_container(self, container: str, key: str = "State") -> dict[str, Any]:
         info = inspect(self.engine.docker, container)[0]
@@ -124,20 +138,29 @@ class Stack:
         return str(self.state(service).get("Health", {}).get("Status", "none"))
 
     def starts(self) -> dict[str, tuple[int, str]]:
-        """service -> (restart count, started at): changes whenever a container restarts."""
-        return {name: (s["RestartCount"], s["StartedAt"]) for name in LONG_RUNNING for s in [self.state(name)]}
+        """service (web.1, web.2 for replicas) -> (restart count, started at): changes
+        whenever a container restarts."""
+        found = {}
+        for name in LONG_RUNNING:
+            ids = self.containers(name)
+            for index, container in enumerate(ids, 1):
+                state = self.state_of_container(container)
+                found[name if len(ids) == 1 else f"{name}.{index}"] = (state["RestartCount"], state["StartedAt"])
+        return found
 
     def wait_healthy(self, services: tuple[str, ...], timeout: float) -> float:
+        """Every container of these services healthy (each web replica too)."""
         started = time.monotonic()
         deadline = started + timeout
-        pending = list(services)
+        pending = [(name, container) for name in services for container in self.containers(name)]
         while pending and time.monotonic() < deadline:
-            infos = inspect(self.engine.docker, *(self.container(name) for name in pending))
-            pending = [name for name, info in zip(pending, infos, strict=True)
+            infos = inspect(self.engine.docker, *(container for _, container in pending))
+            pending = [item for item, info in zip(pending, infos, strict=True)
                        if info["State"].get("Health", {}).get("Status") != "healthy"]  # type: ignore[attr-defined]
             if pending:
                 time.sleep(1)
-        assert not pending, f"not healthy after {timeout:.0f} s: {[(n, self.health(n)) for n in pending]}\n{self.logs()}"
+        states = [(name, self.state_of_container(c).get("Health", {}).get("Status")) for name, c in pending]
+        assert not pending, f"not healthy after {timeout:.0f} s: {states}\n{self.logs()}"
         return time.monotonic() - started
 
     def wait_health(self, service: str, wanted: str, timeout: float) -> float:
@@ -178,8 +201,9 @@ class Stack:
                 own.add(ipaddress.ip_interface(container["IPv4Address"]).ip)
         remotes: set[str] = set()
         for name in LONG_RUNNING:
-            out = self.docker_exec(name, "cat", "/proc/net/tcp", "/proc/net/tcp6").stdout
-            remotes |= _remote_addresses(out)
+            for container in self.containers(name):
+                out = run([self.engine.docker, "exec", container, "cat", "/proc/net/tcp", "/proc/net/tcp6"]).stdout
+                remotes |= _remote_addresses(out)
         return own, remotes
 
     def _network_ids(self) -> list[str]:
@@ -247,14 +271,16 @@ class GateWatcher:
             time.sleep(0.2)
         assert self.connections, f"no WebSocket subscription to {self.url} within {timeout:.0f} s"
 
-    def frame_for(self, as_of: str, timeout: float) -> dict[str, Any]:
-        """The first gate frame whose data is the computation of `as_of`."""
+    def frame_for(self, as_of: str, timeout: float, or_newer: bool = False) -> dict[str, Any]:
+        """The first gate frame whose data is the computation of `as_of` (or, with
+        `or_newer`, of a later one)."""
         wanted = datetime.fromisoformat(as_of)
         deadline = time.monotonic() + timeout
         while True:
             with self._lock:
                 for frame in self.frames:
-                    if datetime.fromisoformat(frame["data"]["as_of"]) == wanted:
+                    got = datetime.fromisoformat(frame["data"]["as_of"])
+                    if got == wanted or (or_newer and got > wanted):
                         return frame
             if time.monotonic() > deadline:
                 seen = [f["data"]["as_of"] for f in self.frames[-5:]]

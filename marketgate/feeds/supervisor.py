@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from redis.exceptions import RedisError
 
 from marketgate.calendar import KST
 from marketgate.feeds import clock, quotes
@@ -219,11 +220,19 @@ class FeedRunner:
 
     async def _read(self, session: FeedSession) -> None:
         async for tick in session.ticks():
-            if isinstance(tick, IndexTick):
-                if self.publish_index:
-                    await self.on_index(tick)
-            else:
-                await self.on_tick(tick)
+            try:
+                if isinstance(tick, IndexTick):
+                    if self.publish_index:
+                        await self.on_index(tick)
+                else:
+                    await self.on_tick(tick)
+            except RedisError as exc:
+                # Redis unreachable (restarting, failing over): this tick reaches no client
+                # live, but its quote is kept for the next table flush, and the upstream
+                # session, its registrations and this process stay up. Clients repair the
+                # gap from snapshots once Redis is back. (redis-py's TimeoutError is not
+                # the builtin one: uncaught, it ended the process.)
+                log.warning("price feed: Redis unavailable, %s not published: %s", getattr(tick, "ticker", "index"), exc)
 
     # --- ticks ---
 

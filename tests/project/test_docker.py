@@ -19,7 +19,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 DOCKER = REPO / "docker"
 ROLES = ("web", "worker", "beat", "feed")
-LONG_RUNNING = ("postgres", "redis", *ROLES)
+LONG_RUNNING = ("postgres", "redis", *ROLES, "proxy")
+THIRD_PARTY = ("postgres", "redis", "proxy")
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +53,7 @@ def compose_config(*files: str) -> dict[str, Any]:
     if client is None:
         pytest.skip("no compose client installed (docker compose or docker-compose); the schema-level tests cover the files")
     args = [arg for name in files for arg in ("-f", str(DOCKER / name))]
-    env = {**os.environ, "STOCKGATE_ENV_FILE": ".env.example", "POSTGRES_PASSWORD": "example"}
+    env = {**os.environ, "STOCKGATE_ENV_FILE": ".env.example", "POSTGRES_PASSWORD": "example", "REDIS_PASSWORD": "example"}
     result = subprocess.run([*client, "-p", "stockgate", *args, "config"], capture_output=True, text=True, env=env, cwd=DOCKER)
     assert result.returncode == 0, result.stderr
     data: dict[str, Any] = yaml.safe_load(result.stdout)
@@ -74,11 +75,19 @@ def test_every_service_has_a_healthcheck(compose: dict[str, Any], name: str) -> 
     assert check["test"] and check["interval"] and check["retries"] >= 1
 
 
-@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("role", ["worker", "beat", "feed"])
 def test_each_role_healthcheck_tests_that_role(compose: dict[str, Any], role: str) -> None:
     test = compose["services"][role]["healthcheck"]["test"]
     assert test[:4] == ["CMD", "python", "manage.py", "check_health"]
     assert test[test.index("--role") + 1] == role
+
+
+def test_web_and_proxy_healthchecks_make_a_real_request_to_healthz(compose: dict[str, Any]) -> None:
+    """web: a request through uvicorn and Django; proxy: the same through nginx to a replica."""
+    web = " ".join(compose["services"]["web"]["healthcheck"]["test"])
+    assert "urlopen" in web and "http://127.0.0.1:8000/healthz" in web
+    proxy = compose["services"]["proxy"]["healthcheck"]["test"]
+    assert proxy[:2] == ["CMD", "curl"] and "-f" in proxy[2] and "http://127.0.0.1:8080/healthz" in proxy
 
 
 @pytest.mark.parametrize("name", LONG_RUNNING)
@@ -95,10 +104,74 @@ def test_every_service_rotates_its_logs(compose: dict[str, Any], name: str) -> N
     assert logging["options"]["max-size"] and int(logging["options"]["max-file"]) >= 2
 
 
-@pytest.mark.parametrize("name", ["postgres", "redis"])
-def test_third_party_images_are_pinned_to_a_version(compose: dict[str, Any], name: str) -> None:
+@pytest.mark.parametrize("name", THIRD_PARTY)
+def test_third_party_images_are_pinned_to_a_patch_release_and_a_digest(compose: dict[str, Any], name: str) -> None:
+    """A tag can be moved; a digest cannot: a pull gets exactly the reviewed bytes or fails."""
     image = compose["services"][name]["image"]
-    assert re.search(r":\d+\.\d+(\.\d+)?", image) or "@sha256:" in image, image
+    # PostgreSQL numbers its patch releases MAJOR.MINOR (15.19); the others MAJOR.MINOR.PATCH.
+    release = r"\d+\.\d+" if name == "postgres" else r"\d+\.\d+\.\d+"
+    assert re.fullmatch(rf"[a-z0-9/.-]+:{release}(-[a-z0-9]+)?@sha256:[0-9a-f]{{64}}", image), image
+
+
+def test_redis_requires_a_password_that_every_client_uses(compose: dict[str, Any]) -> None:
+    """No anonymous client reaches the broker or the channel layer; the password is a
+    required setting (no default), and web/worker/beat/feed and the healthcheck use it."""
+    redis = compose["services"]["redis"]
+    command = redis["command"]
+    password = command[command.index("--requirepass") + 1]
+    assert password.startswith("${REDIS_PASSWORD:?"), password
+    assert redis["environment"]["REDISCLI_AUTH"].startswith("${REDIS_PASSWORD:?")  # redis-cli ping
+    assert "redis-cli" in " ".join(redis["healthcheck"]["test"])
+    for role in (*ROLES, "migrate"):
+        url = compose["services"][role]["environment"]["REDIS_URL"]
+        assert url.startswith("redis://:${REDIS_PASSWORD:?") and url.endswith("@redis:6379/0"), (role, url)
+    example = (DOCKER / ".env.example").read_text()
+    assert re.search(r"^REDIS_PASSWORD=", example, re.M)
+
+
+def test_redis_memory_is_bounded_and_only_keys_with_a_ttl_are_evicted(compose: dict[str, Any]) -> None:
+    """The Celery broker's queues carry no TTL: volatile-lru can never evict them, while
+    realtime history (with TTLs) gives way under pressure. maxmemory leaves headroom under
+    the container's limit so the kernel never kills Redis (and AOF never replays a set
+    larger than maxmemory)."""
+    redis = compose["services"]["redis"]
+    command = redis["command"]
+    assert command[command.index("--maxmemory-policy") + 1] == "volatile-lru"
+    maxmemory = command[command.index("--maxmemory") + 1]
+    limit = redis["deploy"]["resources"]["limits"]["memory"]
+
+    def megabytes(value: str) -> int:
+        number, unit = re.fullmatch(r"(\d+)(mb|m|gb|g)", value.lower()).groups()  # type: ignore[union-attr]
+        return int(number) * (1024 if unit.startswith("g") else 1)
+
+    assert megabytes(maxmemory) <= megabytes(limit) * 0.6, (maxmemory, limit)
+    assert command[command.index("--appendonly") + 1] == "yes"  # queued tasks survive a restart
+
+
+def test_web_runs_replicas_behind_the_proxy(compose: dict[str, Any]) -> None:
+    """Only the proxy publishes a port; web has N replicas and no port of its own."""
+    web = compose["services"]["web"]
+    assert "ports" not in web
+    assert str(web["deploy"]["replicas"]).startswith("${WEB_REPLICAS:-")
+    proxy = compose["services"]["proxy"]
+    assert proxy["ports"] == ["${WEB_PUBLISH:-127.0.0.1:8000}:8080"]
+    assert proxy["depends_on"]["web"]["condition"] == "service_healthy"
+    assert proxy["read_only"] is True and proxy["user"] == "101:101"
+    assert "./nginx.conf:/etc/nginx/nginx.conf:ro" in proxy["volumes"]
+
+
+def test_the_proxy_passes_websockets_and_outlasts_the_heartbeat() -> None:
+    """Upgrade headers passed on; read timeout above the server's heartbeat, so a quiet
+    socket is never cut by the proxy; no sticky sessions (no ip_hash/hash/sticky)."""
+    from django.conf import settings
+
+    conf = (DOCKER / "nginx.conf").read_text()
+    assert "proxy_set_header Upgrade $http_upgrade;" in conf
+    assert "proxy_set_header Connection $connection_upgrade;" in conf
+    assert "proxy_http_version 1.1;" in conf
+    read_timeout = int(re.search(r"proxy_read_timeout (\d+)s;", conf).group(1))  # type: ignore[union-attr]
+    assert read_timeout > 2 * settings.WS_HEARTBEAT_SECONDS
+    assert not re.search(r"^\s*(ip_hash|hash|sticky)\b", conf, re.M)
 
 
 def test_roles_wait_for_healthy_dependencies_and_migrations(compose: dict[str, Any]) -> None:
@@ -112,7 +185,7 @@ def test_roles_wait_for_healthy_dependencies_and_migrations(compose: dict[str, A
 def test_secrets_come_from_the_environment_not_the_compose_file(compose: dict[str, Any]) -> None:
     text = (DOCKER / "compose.yaml").read_text()
     assert "SECRET_KEY" not in text
-    assert "POSTGRES_PASSWORD:?" in text  # required, never defaulted
+    assert "POSTGRES_PASSWORD:?" in text and "REDIS_PASSWORD:?" in text  # required, never defaulted
     example = (DOCKER / ".env.example").read_text()
     assert re.search(r"^SECRET_KEY=", example, re.M) and re.search(r"^POSTGRES_PASSWORD=", example, re.M)
 
@@ -127,7 +200,7 @@ def test_dockerfile_base_image_is_pinned() -> None:
     image = base_image_default(dockerfile)
     assert image.startswith("python:"), "the official Python image is the default base"
     assert ":latest" not in image
-    assert re.search(r":\d+\.\d+\.\d+", image) or "@sha256:" in image, image
+    assert re.fullmatch(r"python:\d+\.\d+\.\d+-slim-bookworm@sha256:[0-9a-f]{64}", image), image
     # Every stage is built on that one argument: swapping it swaps the whole image.
     froms = re.findall(r"^FROM\s+(\S+)", dockerfile, re.M)
     assert froms and all(image_ref == "${BASE_IMAGE}" for image_ref in froms), froms
