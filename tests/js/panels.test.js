@@ -45,3 +45,34 @@ test("an incomplete scan is said with its numbers; a complete or unknown one say
   assert.equal(coverageWarning(null, "2025-06-16", T), "");
   assert.equal(coverageWarning({ incomplete: true }, "2025-06-16", T), "? of ? (?) missing on 2025-06-16");
 });
+
+test("a price flush writes what fits its time budget and leaves the rest to the next frame", async () => {
+  globalThis.window ??= { matchMedia: () => ({ matches: false }) };
+  const { createPriceFeed } = await import("../../static/stockgate/dashboard/prices.js");
+  const store = { prices: new Map() };
+  const written = [];
+  const frames = [];
+  let clock = 0;
+  const originalSetTimeout = globalThis.setTimeout;
+  globalThis.setTimeout = (fn) => fn(); // the 200 ms batching wait, at once
+  try {
+    const feed = createPriceFeed({
+      store,
+      onPrice: (ticker) => { written.push(ticker); clock += 1; }, // each write costs 1 ms
+      now: () => clock,
+      nextFrame: (fn) => frames.push(fn),
+    });
+    for (let i = 0; i < 25; i++) feed.queue(`T${i}`, { price: 100 + i });
+    assert.equal(frames.length, 1);
+    frames.shift()();
+    assert.equal(written.length, 10); // 6 ms budget, but at least 10 tickers a pass
+    feed.queue("T24", { price: 999 }); // a newer price for a ticker still queued replaces it
+    while (frames.length) frames.shift()();
+    assert.equal(written.length, 25);
+    assert.equal(store.prices.get("T24").price, 999);
+    feed.queue("T0", { price: 1 }); // idle again: a new batch is scheduled
+    assert.equal(frames.length, 1);
+  } finally {
+    globalThis.setTimeout = originalSetTimeout;
+  }
+});

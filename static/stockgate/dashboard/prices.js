@@ -4,6 +4,8 @@
 import { isNum } from "./format.js";
 
 const PRICE_FLUSH_MS = 200;
+const FLUSH_BUDGET_MS = 6; // per animation frame
+const FLUSH_MIN_TICKERS = 10; // progress even on a slow machine
 const FLASH_MS = 900;
 // The flash is an overlay (the cell's ::after, coloured by data-flash in the CSS) fading
 // out: an opacity animation runs on the compositor, where a background-colour one would
@@ -14,19 +16,30 @@ const FADE = [{ opacity: 1 }, { opacity: 0 }];
  * @param store    prices live in store.prices (ticker -> {price, change, change_rate, as_of})
  * @param onPrice  called per changed ticker with (ticker, "up" | "down" | null)
  */
-export function createPriceFeed({ store, onPrice }) {
+export function createPriceFeed({ store, onPrice, now = () => performance.now(), nextFrame = (fn) => requestAnimationFrame(fn) }) {
   const pending = new Map();
   let flushScheduled = false;
 
+  // One pass writes what fits in a few milliseconds and leaves the rest to the next
+  // frame: a hundred tickers changing at once become several short tasks (and several
+  // small style recalculations) rather than one long one.
   function flush() {
-    flushScheduled = false;
+    const deadline = now() + FLUSH_BUDGET_MS;
+    let done = 0;
     for (const [ticker, data] of pending) {
+      pending.delete(ticker);
       const before = store.prices.get(ticker)?.price;
       store.prices.set(ticker, data);
       const moved = isNum(before) && isNum(data.price) && data.price !== before ? (data.price > before ? "up" : "down") : null;
       onPrice(ticker, moved);
+      done += 1;
+      if (done >= FLUSH_MIN_TICKERS && now() >= deadline) break;
     }
-    pending.clear();
+    if (pending.size) {
+      nextFrame(flush); // a newer price that arrives meanwhile replaces the queued one
+    } else {
+      flushScheduled = false;
+    }
   }
 
   function queue(ticker, data) {
@@ -35,7 +48,7 @@ export function createPriceFeed({ store, onPrice }) {
     flushScheduled = true;
     // Hundreds of frames a second collapse into a few DOM passes a second: the latest
     // price per ticker is what a reader can take in, and layout work stays bounded.
-    setTimeout(() => requestAnimationFrame(flush), PRICE_FLUSH_MS);
+    setTimeout(() => nextFrame(flush), PRICE_FLUSH_MS);
   }
 
   return { queue };
