@@ -103,6 +103,9 @@ def test_postgres_restart_during_a_scan(cluster: PrivatePostgres, down_seconds: 
         DATABASE_URL=cluster.url(), DEMO_TICKERS=TICKERS,
         # Short retry backoffs so the test sees the retries; production waits 30 s, 60 s...
         SCAN_RETRY_BACKOFF_SECONDS=backoff,
+        # The scan reads its bars from PostgreSQL, not from the bar cache file (which the
+        # demo's own first scan built): the restart must land while it reads.
+        BAR_CACHE_SESSIONS="0",
     ).start()
     try:
         wait_for_ready(scan_worker)

@@ -139,7 +139,10 @@ async def until(check, what: str, timeout: float = 60) -> None:
 def stack(clean_redis) -> Iterator[tuple[list[processes.Proc], PrivateNginx, Publisher]]:
     if not nginx_available():
         pytest.fail("nginx not found; install Debian's nginx (scripts/test.py does)")
-    webs = [processes.web("uvicorn", HEALTH_REQUIRE_FEED="false") for _ in range(3)]
+    # Every client reaches the web processes from nginx on loopback, one address: the
+    # per-address socket cap is raised above the 300 sockets the live ones share.
+    webs = [processes.web("uvicorn", HEALTH_REQUIRE_FEED="false", WS_MAX_CONNECTIONS_PER_ADDRESS="1000")
+            for _ in range(3)]
     publisher = Publisher()
     nginx = PrivateNginx([w.port for w in webs])  # type: ignore[misc]
     try:
