@@ -48,6 +48,7 @@ import sys
 import tempfile
 import time
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -462,6 +463,23 @@ def report(results: list[dict[str, object]]) -> str:
     return table(results, COLUMNS) + "\n\n" + table(results, CONNECT_COLUMNS)
 
 
+def run_each(names: list[str], run_one: Callable[[str, str, Path], dict[str, object]]) -> list[dict[str, object]]:
+    """run_one(name, redis_url, workdir) for each name against one private redis-server,
+    printing each result as a JSON line; the server is stopped however the runs end."""
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        workdir = Path(tmp)
+        redis_proc, redis_url = start_redis(workdir)
+        try:
+            for name in names:
+                results.append(run_one(name, redis_url, workdir))
+                print(json.dumps(results[-1]), flush=True)
+        finally:
+            redis_proc.terminate()
+            redis_proc.wait(timeout=10)
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
@@ -488,20 +506,13 @@ def main() -> None:
     if hard < args.clients + 1000:
         raise SystemExit(f"the open-files limit ({hard}) is below {args.clients} sockets; raise `ulimit -Hn`")
     prepare_database(args.database_url)
-    with tempfile.TemporaryDirectory(prefix="fanout-") as tmp:
-        workdir = Path(tmp)
-        redis_proc, redis_url = start_redis(workdir)
-        results = []
-        try:
-            for name in args.stacks.split(","):
-                print(f"-- {name}: {args.clients} sockets, {args.rate}/s for {args.seconds}s ...", flush=True)
-                args.current_stack = name
-                result = run_stack(name, args, redis_url, workdir)
-                results.append(result)
-                print(json.dumps(result), flush=True)
-        finally:
-            redis_proc.terminate()
-            redis_proc.wait(timeout=10)
+
+    def one(name: str, redis_url: str, workdir: Path) -> dict[str, object]:
+        print(f"-- {name}: {args.clients} sockets, {args.rate}/s for {args.seconds}s ...", flush=True)
+        args.current_stack = name
+        return run_stack(name, args, redis_url, workdir)
+
+    results = run_each(args.stacks.split(","), one)
     print()
     print(f"N={args.clients} rate={args.rate}/s seconds={args.seconds} payload~{args.payload}B "
           f"web-procs={args.web_procs} cpus={os.cpu_count()}")

@@ -34,7 +34,9 @@ import resource
 import sys
 import time
 from array import array
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 SENT_AT = b'"sent_at":'
 SUBSCRIBED = b'{"type":"subscribed"'
@@ -318,6 +320,18 @@ async def main(args: argparse.Namespace) -> None:
             conn.transport.abort()
 
 
+def run_clients(coro: Coroutine[Any, Any, None]) -> None:
+    """Many sockets need many file descriptors; uvloop when it is installed."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    try:
+        import uvloop
+
+        uvloop.run(coro)
+    except ImportError:
+        asyncio.run(coro)
+
+
 def run() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--host", default="127.0.0.1")
@@ -329,14 +343,7 @@ def run() -> None:
     parser.add_argument("--reconnect", action="store_true", help="come back after a drop, as the dashboard does")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
-    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    try:
-        import uvloop
-
-        uvloop.run(main(args))
-    except ImportError:
-        asyncio.run(main(args))
+    run_clients(main(args))
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ import os
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 from array import array
 from pathlib import Path
@@ -42,7 +41,7 @@ from fanout import (
     percentile,
     prepare_database,
     procfile_web,
-    start_redis,
+    run_each,
     stop_group,
     tree,
     wait_for_port,
@@ -200,19 +199,11 @@ def main() -> None:
     prepare_database(args.database_url)
     list_instruments({**os.environ, "DJANGO_SETTINGS_MODULE": "stockgate.settings",
                       "DATABASE_URL": args.database_url}, tickers_for(args.tickers))
-    results = []
-    with tempfile.TemporaryDirectory(prefix="storm-") as tmp:
-        workdir = Path(tmp)
-        redis_proc, redis_url = start_redis(workdir)
-        try:
-            for mode in args.modes.split(","):
-                print(f"-- {mode}: {args.clients} sockets ...", flush=True)
-                result = run_mode(mode, args, redis_url, workdir)
-                results.append(result)
-                print(json.dumps(result), flush=True)
-        finally:
-            redis_proc.terminate()
-            redis_proc.wait(timeout=10)
+    def one(mode: str, redis_url: str, workdir: Path) -> dict[str, object]:
+        print(f"-- {mode}: {args.clients} sockets ...", flush=True)
+        return run_mode(mode, args, redis_url, workdir)
+
+    results = run_each(args.modes.split(","), one)
     print()
     print(f"N={args.clients} tickers={args.tickers} per-socket={args.per_socket} rate={args.rate}/s "
           f"seconds={args.seconds} cpus={os.cpu_count()}")

@@ -16,12 +16,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import resource
 import sys
 import time
 from pathlib import Path
 
-from fanout_client import JSON_PING, PONG_TEXT, SENT_AT, SUBSCRIBED, BenchClient, Stats, handshake
+from fanout_client import JSON_PING, PONG_TEXT, SENT_AT, SUBSCRIBED, BenchClient, Stats, handshake, run_clients
 
 TOPIC = b'"topic":"'
 SEQ = b'"seq":'
@@ -193,14 +192,7 @@ def run() -> None:
     parser.add_argument("--out", required=True)
     parser.add_argument("--final", default="", help="JSON {topic: last published seq}, read at stop")
     args = parser.parse_args()
-    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    try:
-        import uvloop
-
-        uvloop.run(main(args))
-    except ImportError:
-        asyncio.run(main(args))
+    run_clients(main(args))
 
 
 if __name__ == "__main__":
