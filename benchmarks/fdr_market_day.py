@@ -4,7 +4,8 @@ and FinanceDataReader against a local fake Naver chart server with realistic lat
 The server answers every symbol with the recorded response shipped in
 tests/fixtures/fdr/naver_fchart_005930.xml, grown to --items rows (FinanceDataReader asks
 Naver for 6,000 sessions, about 250 KB), after --latency seconds (+-30% jitter). Only the
-host is redirected: FinanceDataReader's own request and parsing run unchanged.
+host is redirected (by the provider's transport adapter): FinanceDataReader's own request and
+parsing run unchanged.
 
 Runs, in one process:
   baseline   concurrency 1, no rate limit (the former one-ticker-at-a-time loop), on
@@ -61,22 +62,23 @@ def serve(latency: float, payload: bytes) -> ThreadingHTTPServer:
     return server
 
 
-def redirect_naver(port: int) -> None:
-    import requests
+def local_naver(port: int):  # type: ignore[no-untyped-def]
+    """The provider's transport, sending Naver's chart URL to the local server (the
+    provider's requests go through its own session, not `requests.get`)."""
+    from requests.adapters import HTTPAdapter
 
-    real_get = requests.get
+    class ToLocalNaver(HTTPAdapter):
+        def send(self, request, **kwargs):  # type: ignore[no-untyped-def]
+            request.url = request.url.replace("https://fchart.stock.naver.com", f"http://127.0.0.1:{port}")
+            return super().send(request, **kwargs)
 
-    def get(url: str, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
-        url = url.replace("https://fchart.stock.naver.com", f"http://127.0.0.1:{port}")
-        return real_get(url, *args, **kwargs)
-
-    requests.get = get  # type: ignore[assignment]
+    return ToLocalNaver(pool_maxsize=64)
 
 
-def run(tickers: int, concurrency: int, rate: float) -> tuple[float, int, int]:
+def run(tickers: int, concurrency: int, rate: float, port: int) -> tuple[float, int, int]:
     from marketgate.data.providers.fdr import FdrProvider
 
-    provider = FdrProvider(concurrency=concurrency, rate_per_second=rate, timeout=15.0)
+    provider = FdrProvider(concurrency=concurrency, rate_per_second=rate, timeout=15.0, adapter=local_naver(port))
     codes = [f"{i:06d}" for i in range(1, tickers + 1)]
     started = time.perf_counter()
     bars = provider.daily_bars(codes, date(2025, 6, 16), date(2025, 6, 16))
@@ -94,13 +96,13 @@ def main() -> None:
     args = parser.parse_args()
     payload = body(args.items)
     server = serve(args.latency, payload)
-    redirect_naver(server.server_address[1])
+    port = server.server_address[1]
     print(f"fake Naver chart server: {len(payload) / 1024:.0f} KB per response, latency {args.latency:.2f} s ±30%")
-    base_seconds, base_rows, _ = run(args.baseline_tickers, 1, 0.0)
+    base_seconds, base_rows, _ = run(args.baseline_tickers, 1, 0.0, port)
     per_ticker = base_seconds / args.baseline_tickers
     print(f"baseline  one at a time: {args.baseline_tickers} tickers in {base_seconds:.1f} s "
           f"({per_ticker * 1000:.0f} ms each) -> {args.tickers} tickers ~{per_ticker * args.tickers / 60:.1f} min")
-    seconds, rows, failed = run(args.tickers, args.concurrency, args.rate)
+    seconds, rows, failed = run(args.tickers, args.concurrency, args.rate, port)
     print(f"pooled    concurrency {args.concurrency}, {args.rate:g} req/s: {args.tickers} tickers in {seconds:.1f} s "
           f"({seconds / 60:.1f} min), {rows} bars, {failed} failed")
     print(f"ratio     baseline / pooled: {per_ticker * args.tickers / seconds:.1f}x")

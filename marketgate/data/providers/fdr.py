@@ -3,7 +3,8 @@
 - listing: fdr.StockListing("KRX") (a daily snapshot of KOSPI, KOSDAQ and KONEX);
 - stock bars: fdr.DataReader(ticker, start, end) (Naver; no traded value), one request
   per ticker on FDR_CONCURRENCY threads, at most FDR_RATE_PER_SECOND a second, each
-  with FDR_TIMEOUT_SECONDS; the tickers that still fail are in `last_failures`;
+  with FDR_TIMEOUT_SECONDS (through this provider's own requests session, bound to
+  that call only: fdr_http); the tickers that still fail are in `last_failures`;
 - index bars: fdr.DataReader("KS11" | "KQ11", start, end) (with volume and value);
 - no breadth (derived from stock bars) and no intraday index: live_index is None;
   live_quotes reads today's row of the daily series, which Naver updates during the
@@ -18,6 +19,7 @@ from __future__ import annotations
 import http.client
 import logging
 import random
+import threading
 import time
 import urllib.error
 from collections.abc import Callable, Iterator
@@ -27,6 +29,7 @@ from typing import Any, TypeVar
 
 import pandas as pd
 import requests
+from requests.adapters import BaseAdapter, HTTPAdapter
 
 from marketgate.calendar import KST, is_session, kst_date, trading_date
 from marketgate.data.kinds import classify_kind, normalise_market
@@ -41,6 +44,7 @@ from marketgate.data.providers.base import (
     SectorQuote,
     empty_frame,
 )
+from marketgate.data.providers import fdr_http
 from marketgate.data.providers.fetch_pool import fetch_all
 
 log = logging.getLogger(__name__)
@@ -106,6 +110,7 @@ class FdrProvider:
         concurrency: int | None = None,
         rate_per_second: float | None = None,
         timeout: float | None = None,
+        adapter: BaseAdapter | None = None,
     ) -> None:
         self.attempts = attempts
         self.backoff = backoff
@@ -114,13 +119,33 @@ class FdrProvider:
         self.concurrency = int(concurrency or _setting("FDR_CONCURRENCY", 8))
         self.rate_per_second = float(rate_per_second or _setting("FDR_RATE_PER_SECOND", 10.0))
         self.timeout = float(timeout or _setting("FDR_TIMEOUT_SECONDS", 15.0))
+        # The transport under this provider's sessions (one session per thread; the
+        # adapter's connection pool is shared and thread-safe).
+        self.adapter = adapter or HTTPAdapter(pool_connections=4, pool_maxsize=max(10, self.concurrency))
+        self._local = threading.local()
         # {ticker: error} of the last daily_bars call, for the caller to record and retry.
         self.last_failures: dict[str, str] = {}
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.mount("http://", self.adapter)
+            session.mount("https://", self.adapter)
+            self._local.session = session
+        return session
+
+    @contextmanager
+    def _http(self) -> Iterator[None]:
+        """FinanceDataReader's requests in this block: this thread's session, `timeout`."""
+        with fdr_http.bound(self._session(), self.timeout):
+            yield
 
     def _call(self, what: str, fn: Callable[..., T], *args: Any) -> T:
         for attempt in range(1, self.attempts + 1):
             try:
-                return fn(*args)
+                with self._http():
+                    return fn(*args)
             except Exception as exc:
                 if not _is_network_failure(exc):
                     raise ProviderError(f"FinanceDataReader {what} failed: {exc!r}") from exc
@@ -137,6 +162,7 @@ class FdrProvider:
     def _fdr() -> Any:
         import FinanceDataReader
 
+        fdr_http.install()  # idempotent; its readers' `requests` now honours `bound`
         return FinanceDataReader
 
     # --- daily data ---
@@ -187,16 +213,16 @@ class FdrProvider:
 
         def fetch_one(ticker: str) -> pd.DataFrame:
             try:
-                raw = fdr.DataReader(ticker, start.isoformat(), end.isoformat())
+                with self._http():  # in the pool's thread: the binding is per thread
+                    raw = fdr.DataReader(ticker, start.isoformat(), end.isoformat())
             except Exception as exc:
                 if _is_network_failure(exc):
                     raise _Transient(repr(exc)) from exc
                 raise
             return self._shape_history(ticker, raw)
 
-        with _default_timeout(self.timeout):
-            result = fetch_all(tickers, fetch_one, concurrency=self.concurrency, rate_per_second=self.rate_per_second,
-                               attempts=self.attempts, backoff=self.backoff, retry_on=(_Transient,), sleep=self.sleep)
+        result = fetch_all(tickers, fetch_one, concurrency=self.concurrency, rate_per_second=self.rate_per_second,
+                           attempts=self.attempts, backoff=self.backoff, retry_on=(_Transient,), sleep=self.sleep)
         self.last_failures = result.failed
         if result.failed and not result.frames:
             some = ", ".join(f"{t}: {e}" for t, e in list(result.failed.items())[:3])
@@ -267,23 +293,6 @@ def _setting(name: str, default: float) -> float:
         return getattr(settings, name, default)
     except Exception:  # settings not configured: pure use
         return default
-
-
-@contextmanager
-def _default_timeout(seconds: float) -> Iterator[None]:
-    """FinanceDataReader calls requests.get without a timeout: give its calls one, so a
-    hung connection fails (and is retried) instead of holding a thread for ever."""
-    original = requests.get
-
-    def get(url: str, *args: Any, **kwargs: Any) -> Any:
-        kwargs.setdefault("timeout", seconds)
-        return original(url, *args, **kwargs)
-
-    requests.get = get  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        requests.get = original  # type: ignore[assignment]
 
 
 def _has_past_session(start: date, end: date) -> bool:
