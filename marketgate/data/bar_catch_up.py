@@ -31,6 +31,9 @@ class MissingReport:
     bars: pd.DataFrame = field(default_factory=pd.DataFrame)
     failed: dict[str, str] = field(default_factory=dict)
     listing_error: str = ""
+    # The provider's adjusted closes read with the bars (ticker, date, close), when it
+    # has an adjusted series (fdr's `last_adjusted`); empty otherwise.
+    adjusted: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def universe(provider: MarketDataProvider) -> tuple[list[str], str]:
@@ -66,7 +69,7 @@ def fetch_missing_bars(provider: MarketDataProvider, tickers: list[str], first: 
         start = min(start, failed_since.get(ticker, start))
         if start <= end:
             by_start[start].append(ticker)
-    frames = []
+    frames, adjusted = [], []
     for start, group in sorted(by_start.items()):
         report.requested += len(group)
         try:
@@ -75,10 +78,20 @@ def fetch_missing_bars(provider: MarketDataProvider, tickers: list[str], first: 
             report.failed.update({t: str(exc)[:300] for t in group})
             continue
         report.failed.update(getattr(provider, "last_failures", {}) or {})
+        adjusted.append(provider_adjusted_closes(provider))
     frames = [f for f in frames if not f.empty]
     report.bars = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    adjusted = [f for f in adjusted if not f.empty]
+    report.adjusted = pd.concat(adjusted, ignore_index=True) if adjusted else pd.DataFrame()
     _record_failures(report.failed, by_start)
     return report
+
+
+def provider_adjusted_closes(provider: MarketDataProvider) -> pd.DataFrame:
+    """The adjusted closes the provider's last daily_bars call read; empty for a
+    provider without an adjusted series (demo, csv)."""
+    frame = getattr(provider, "last_adjusted", None)
+    return frame if isinstance(frame, pd.DataFrame) else pd.DataFrame()
 
 
 def _record_failures(failed: dict[str, str], by_start: dict[date, list[str]]) -> None:

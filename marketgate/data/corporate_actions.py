@@ -51,11 +51,11 @@ def price_limit_pct(day: date) -> float:
     return LIMIT_PCT if day >= LIMIT_WIDENED else LIMIT_PCT_BEFORE
 
 
-def snap_ratio(ratio: float) -> float:
-    """The share ratio nearest `ratio` (by log distance) when within SNAP_TOLERANCE, else ratio."""
+def snap_ratio(ratio: float, tolerance: float = SNAP_TOLERANCE) -> float:
+    """The share ratio nearest `ratio` (by log distance) when within `tolerance`, else ratio."""
     candidates = np.asarray(SNAP_CANDIDATES)
     best = float(candidates[np.argmin(np.abs(np.log(candidates / ratio)))])
-    return best if abs(ratio / best - 1.0) <= SNAP_TOLERANCE else float(ratio)
+    return best if abs(ratio / best - 1.0) <= tolerance else float(ratio)
 
 
 BREACH_COLUMNS = ["ticker", "date", "prev_close", "open", "close", "move_pct", "limit_pct"]

@@ -9,8 +9,8 @@ from datetime import date, timedelta
 import pandas as pd
 
 from marketgate.data import bar_cache, bulk
-from marketgate.data.adjustment_store import adjusted, describe, refresh_adjustments
-from marketgate.data.bar_catch_up import fetch_missing_bars, universe
+from marketgate.data.adjustment_store import adjusted, describe, refresh_adjustments, refresh_provider_adjustments
+from marketgate.data.bar_catch_up import fetch_missing_bars, provider_adjusted_closes, universe
 from marketgate.data.breadth import derive_breadth
 from marketgate.data.providers.base import MarketDataProvider
 from marketgate.models import DailyBar, Instrument, InstrumentKind
@@ -57,19 +57,23 @@ def ingest(provider: MarketDataProvider, start: date, end: date, *, listing: boo
         tickers, report.listing_error = universe(provider)
         report.instruments = len(tickers)
         missing = fetch_missing_bars(provider, tickers, start, end)
-        bars, report.failed = missing.bars, missing.failed
+        bars, report.failed, adjusted_closes = missing.bars, missing.failed, missing.adjusted
     else:
         if listing:
             frame = provider.listing()
             bulk.upsert_instruments(frame)
             report.instruments = len(frame)
         bars = provider.daily_bars(None, start, end)
+        adjusted_closes = provider_adjusted_closes(provider)
     if bars is not None and not bars.empty:
         bars = bars.copy()
         bars["halted"] = (bars["open"].fillna(0) <= 0) & (bars["volume"].fillna(0) <= 0)
         bulk.ensure_instruments(bars["ticker"])
         report.bars = bulk.upsert_daily_bars(bars)
         report.adjustments = describe(refresh_adjustments(bars["ticker"].unique(), start, end))
+        # After the price-limit estimate: where the provider's own adjustment says
+        # otherwise (or sees an action under the limit), it is the one kept.
+        report.adjustments += describe(refresh_provider_adjustments(adjusted_closes))
         bar_cache.refresh()  # the scan that follows the ingest finds the new session cached
     for index in ("KOSPI", "KOSDAQ"):
         frame = provider.index_bars(index, start, end)  # type: ignore[arg-type]

@@ -41,7 +41,7 @@ class SlowServer(ThreadingHTTPServer):
 class SlowHandler(BaseHTTPRequestHandler):
     server: SlowServer
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         if self.path.startswith("/sise.nhn"):
             self.server.arrived_at = time.monotonic()
             self.server.provider_request_arrived.set()

@@ -5,6 +5,10 @@ below, or frozen dataclasses) and never write models. Ingest code upserts what t
 return (marketgate.data.bulk). Backends are chosen by name from
 settings.MARKET_DATA_PROVIDERS, a dict of dotted paths, like healthchecks'
 integrations.
+
+Optional attributes, read with getattr after daily_bars: `last_failures` ({ticker:
+error} of the tickers that could not be fetched) and `last_adjusted` (ticker, date,
+close of the provider's adjusted series, for a provider that has one: fdr).
 """
 
 from __future__ import annotations

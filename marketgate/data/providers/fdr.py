@@ -5,6 +5,11 @@
   per ticker on FDR_CONCURRENCY threads, at most FDR_RATE_PER_SECOND a second, each
   with FDR_TIMEOUT_SECONDS (through this provider's own requests session, bound to
   that call only: fdr_http); the tickers that still fail are in `last_failures`;
+- the adjusted series: Naver's chart is adjusted (every earlier price in the shares of
+  the day it is fetched; FinanceDataReader has no unadjusted or 'Adj Close' column for
+  KRX stocks, see docs/scan.md). daily_bars reads ADJUSTED_LOOKBACK_DAYS more from the
+  same response (FinanceDataReader downloads the whole chart and slices it) and keeps
+  those closes in `last_adjusted`, for adjustment_store.refresh_provider_adjustments;
 - index bars: fdr.DataReader("KS11" | "KQ11", start, end) (with volume and value);
 - no breadth (derived from stock bars) and no intraday index: live_index is None;
   live_quotes reads today's row of the daily series, which Naver updates during the
@@ -32,7 +37,9 @@ import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
 
 from marketgate.calendar import KST, is_session, kst_date, trading_date
+from marketgate.data.adjusted_series import ADJUSTED_COLUMNS
 from marketgate.data.kinds import classify_kind, normalise_market
+from marketgate.data.providers import fdr_http
 from marketgate.data.providers.base import (
     BAR_COLUMNS,
     INDEX_COLUMNS,
@@ -44,7 +51,6 @@ from marketgate.data.providers.base import (
     SectorQuote,
     empty_frame,
 )
-from marketgate.data.providers import fdr_http
 from marketgate.data.providers.fetch_pool import fetch_all
 
 log = logging.getLogger(__name__)
@@ -72,6 +78,9 @@ COLUMN_ALIASES = {
     "volume": ("Volume", "거래량"),
     "traded_value": ("Amount", "Value", "거래대금"),
 }
+# Sessions before the first one asked for whose adjusted closes are kept: an action
+# Naver adjusts a few days late is still seen against the stored bars.
+ADJUSTED_LOOKBACK_DAYS = 14
 NETWORK_ERRORS: tuple[type[BaseException], ...] = (
     requests.exceptions.RequestException,
     urllib.error.URLError,
@@ -125,6 +134,9 @@ class FdrProvider:
         self._local = threading.local()
         # {ticker: error} of the last daily_bars call, for the caller to record and retry.
         self.last_failures: dict[str, str] = {}
+        # (ticker, date, close) of the adjusted series the last daily_bars call read,
+        # from ADJUSTED_LOOKBACK_DAYS before its start (adjusted_series.ADJUSTED_COLUMNS).
+        self.last_adjusted: pd.DataFrame = empty_frame(ADJUSTED_COLUMNS)
 
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
@@ -207,14 +219,16 @@ class FdrProvider:
             listing = self.listing()
             tickers = listing.loc[listing["market"].isin(["KOSPI", "KOSDAQ"]), "ticker"].tolist()
         if not tickers:
-            self.last_failures = {}
+            self.last_failures, self.last_adjusted = {}, empty_frame(ADJUSTED_COLUMNS)
             return empty_frame(BAR_COLUMNS)
         fdr = self._fdr()
+        # The same request: FinanceDataReader downloads Naver's whole chart and slices it.
+        since = start - timedelta(days=ADJUSTED_LOOKBACK_DAYS)
 
         def fetch_one(ticker: str) -> pd.DataFrame:
             try:
                 with self._http():  # in the pool's thread: the binding is per thread
-                    raw = fdr.DataReader(ticker, start.isoformat(), end.isoformat())
+                    raw = fdr.DataReader(ticker, since.isoformat(), end.isoformat())
             except Exception as exc:
                 if _is_network_failure(exc):
                     raise _Transient(repr(exc)) from exc
@@ -228,7 +242,9 @@ class FdrProvider:
             some = ", ".join(f"{t}: {e}" for t, e in list(result.failed.items())[:3])
             raise ProviderError(f"FinanceDataReader returned no bars: all {len(result.failed)} tickers failed ({some})")
         frames = [f for f in result.frames.values() if not f.empty]
-        return pd.concat(frames, ignore_index=True) if frames else empty_frame(BAR_COLUMNS)
+        history = pd.concat(frames, ignore_index=True) if frames else empty_frame(BAR_COLUMNS)
+        self.last_adjusted = history[ADJUSTED_COLUMNS].reset_index(drop=True)
+        return history[history["date"] >= start].reset_index(drop=True) if frames else history
 
     def index_bars(self, index: IndexName, start: date, end: date) -> pd.DataFrame:
         symbol = INDEX_SYMBOLS[index]
