@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from marketgate.gate.components import (
     Component,
@@ -34,10 +35,11 @@ from marketgate.gate.inputs import (
 )
 from marketgate.gate.overrides import Override, evaluate_overrides
 from marketgate.gate.params import DEFAULT_PARAMS, GateParams
+from marketgate.gate.reason_text import render
 
 __all__ = [
     "BreadthHistory", "GateParams", "GateResult", "GateStatus", "IndexHistory", "IndexSummary",
-    "LiveIndex", "PreviousGate", "apply_hysteresis", "compute_gate", "status_for",
+    "LiveIndex", "OverrideLine", "PreviousGate", "apply_hysteresis", "compute_gate", "status_for",
 ]
 
 _RANK: dict[str, int] = {"RED": 0, "YELLOW": 1, "GREEN": 2}
@@ -58,6 +60,26 @@ class IndexSummary:
 
 
 @dataclass(frozen=True)
+class OverrideLine:
+    """Why the level was capped or floored: an index's override (market set) or the
+    GREEN cap (market ""), as a reason code and its parameters (reason_text)."""
+
+    market: str
+    code: str
+    params: dict[str, Any]
+
+    def reason(self, lang: str = "en") -> str:
+        return render(self.code, self.params, lang)
+
+    def to_component(self) -> ComponentDict:
+        """A zero-point row of the wire `components` list, stored with its code so a
+        stored row renders in either language (MarketGate.to_data)."""
+        return {"name": "override", "points": 0, "max": 0, "known": True, "market": self.market,
+                "reason": self.reason("en"), "reason_ko": self.reason("ko"),
+                "reason_code": self.code, "reason_params": self.params}
+
+
+@dataclass(frozen=True)
 class GateResult:
     status: GateStatus  # after hysteresis
     level: int  # 0-100
@@ -67,15 +89,33 @@ class GateResult:
     correction: bool
     follow_through: bool
     provisional: bool
-    override_reason: str
-    override_reason_ko: str
+    overrides: tuple[OverrideLine, ...]  # each index's correction cap or follow-through floor
     as_of_date: date
     raw_level: float
     pending_status: GateStatus | None = None
     pending_count: int = 0
     hysteresis_reason: str = ""
-    cap_reason: str = ""  # why the level may not reach GREEN ("" = it may)
-    cap_reason_ko: str = ""
+    cap: OverrideLine | None = None  # why the level may not reach GREEN (None = it may)
+
+    @property
+    def override_reason(self) -> str:
+        """Every override line and the GREEN cap, one a line (English)."""
+        return "\n".join(line.reason("en") for line in self._lines())
+
+    @property
+    def override_reason_ko(self) -> str:
+        return "\n".join(line.reason("ko") for line in self._lines())
+
+    @property
+    def cap_reason(self) -> str:
+        return self.cap.reason("en") if self.cap else ""
+
+    @property
+    def cap_reason_ko(self) -> str:
+        return self.cap.reason("ko") if self.cap else ""
+
+    def _lines(self) -> tuple[OverrideLine, ...]:
+        return self.overrides + ((self.cap,) if self.cap else ())
 
     @property
     def flags(self) -> dict[str, bool]:
@@ -93,21 +133,8 @@ class GateResult:
         """The wire `components` list; an applied override is added as a zero-point row
         so the dashboard can show why the level was capped or floored."""
         rows = [dict(c) for c in self.components]
-        for summary in self.indices.values():
-            if summary.correction or summary.follow_through:
-                rows.append({
-                    "name": "override", "points": 0, "max": 0, "known": True, "market": summary.name,
-                    "reason": _line_for(self.override_reason, summary.name),
-                    "reason_ko": _line_for(self.override_reason_ko, summary.name),
-                })
-        if self.cap_reason:
-            rows.append({"name": "override", "points": 0, "max": 0, "known": True, "market": "",
-                         "reason": self.cap_reason, "reason_ko": self.cap_reason_ko})
+        rows += [line.to_component() for line in self._lines()]
         return rows  # type: ignore[return-value]
-
-
-def _line_for(text: str, market: str) -> str:
-    return next((line for line in text.split("\n") if line.startswith(market)), text)
 
 
 def status_for(level: float, params: GateParams = DEFAULT_PARAMS) -> GateStatus:
@@ -169,8 +196,16 @@ def _score_index(s: Series, breadth: BreadthHistory | None, as_of_date: date, p:
 @dataclass(frozen=True)
 class _Cap:
     level: float
-    reason: str = ""
-    reason_ko: str = ""
+    code: str
+    params: dict[str, Any]
+
+    @property
+    def reason(self) -> str:
+        return render(self.code, self.params, "en")
+
+    @property
+    def line(self) -> OverrideLine:
+        return OverrideLine("", self.code, self.params)
 
 
 def _green_cap(scores: list[_IndexScore], p: GateParams) -> _Cap | None:
@@ -178,19 +213,17 @@ def _green_cap(scores: list[_IndexScore], p: GateParams) -> _Cap | None:
     (trend, drawdown) is unknown for an index in the level, or less than
     green_min_known_share of the points are known."""
     counted = [sc for sc in scores if sc.combine_level is not None and p.weight(sc.summary.name) > 0]
-    missing = [f"{sc.summary.name} {c.name}" for sc in counted for c in sc.components
+    missing = [[sc.summary.name, c.name] for sc in counted for c in sc.components
                if c.name in p.green_requires and not c.known]
     total = sum(p.weight(sc.summary.name) * sum(c.max for c in sc.components) for sc in counted)
     known_max = sum(p.weight(sc.summary.name) * sum(c.max for c in sc.components if c.known) for sc in counted)
     share = known_max / total if total else 0.0
     ceiling = math.ceil(p.threshold_green) - 1
     if missing:
-        return _Cap(ceiling, f"GREEN needs {', '.join(missing)} known: level capped at {ceiling}",
-                    f"GREEN 불가 ({', '.join(missing)} 알 수 없음): 레벨 상한 {ceiling}")
+        return _Cap(ceiling, "green_cap_unknown", {"missing": missing, "ceiling": ceiling})
     if share < p.green_min_known_share:
-        return _Cap(ceiling, f"only {share:.0%} of the points known (GREEN needs {p.green_min_known_share:.0%}): "
-                             f"level capped at {ceiling}",
-                    f"점수의 {share:.0%}만 확인됨 (GREEN은 {p.green_min_known_share:.0%} 필요): 레벨 상한 {ceiling}")
+        return _Cap(ceiling, "green_cap_share",
+                    {"share": round(share, 4), "need": p.green_min_known_share, "ceiling": ceiling})
     return None
 
 
@@ -277,9 +310,9 @@ def compute_gate(
     status, pending, count, why = apply_hysteresis(level, previous, params)
     if green_cap is not None and status == "GREEN":
         status, why = "YELLOW", green_cap.reason  # hysteresis must not hold a colour the data cannot back
-    overrides = [sc.override for sc in scores if sc.override.reason]
-    reasons = [o.reason for o in overrides] + ([green_cap.reason] if green_cap else [])
-    reasons_ko = [o.reason_ko for o in overrides] + ([green_cap.reason_ko] if green_cap else [])
+    overrides = [sc.override for sc in scores if sc.override.code]
+    lines = tuple(OverrideLine(sc.summary.name, sc.override.code, sc.override.params)
+                  for sc in scores if sc.override.code)
     return GateResult(
         status=status,
         level=level,
@@ -289,10 +322,8 @@ def compute_gate(
         correction=any(o.correction for o in overrides),
         follow_through=any(o.follow_through for o in overrides),
         provisional=any(sc.summary.provisional for sc in scores),
-        override_reason="\n".join(reasons),
-        override_reason_ko="\n".join(reasons_ko),
-        cap_reason=green_cap.reason if green_cap else "",
-        cap_reason_ko=green_cap.reason_ko if green_cap else "",
+        overrides=lines,
+        cap=green_cap.line if green_cap else None,
         as_of_date=as_of_date,
         raw_level=raw_level,
         pending_status=pending,

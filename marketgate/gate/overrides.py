@@ -14,8 +14,9 @@ that low makes a new low, so the attempt (and any follow-through in it) starts o
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import numpy as np
 
@@ -25,6 +26,7 @@ from marketgate.gate.components import (
     count_distribution_days,
 )
 from marketgate.gate.params import GateParams
+from marketgate.gate.reason_text import render
 
 
 @dataclass(frozen=True)
@@ -33,8 +35,17 @@ class Override:
     follow_through: bool = False
     follow_through_date: date | None = None
     provisional: bool = False  # decided by today's unfinished session
-    reason: str = ""
-    reason_ko: str = ""
+    # Why, language-neutral (reason_text renders it): "" when nothing is overridden.
+    code: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def reason(self) -> str:
+        return render(self.code, self.params, "en") if self.code else ""
+
+    @property
+    def reason_ko(self) -> str:
+        return render(self.code, self.params, "ko") if self.code else ""
 
     def apply(self, level: float, params: GateParams) -> float:
         if self.follow_through:
@@ -93,24 +104,18 @@ def evaluate_overrides(s: Series, dd: DistributionCount, p: GateParams) -> Overr
             ftd = i
             break
     today_dd = dd.today and s.provisional
-    why = f"{m} in correction (below MA{p.ma_long}, {dd.count} distribution days)"
-    why_ko = f"{m} 조정장 ({p.ma_long}일선 아래, 분산일 {dd.count}일)"
+    why = {"market": m, "ma": p.ma_long, "distribution_days": dd.count}
     if ftd is None:
         if not correction:
             return Override()
-        return Override(
-            correction=True, provisional=today_dd,
-            reason=f"{why}: level capped at {p.correction_cap:g}",
-            reason_ko=f"{why_ko}: 레벨 상한 {p.correction_cap:g}",
-        )
+        return Override(correction=True, provisional=today_dd,
+                        code="correction", params={**why, "cap": p.correction_cap})
     ftd_today = ftd == len(s) - 1 and s.provisional
     day = s.dates[ftd]
-    if not correction:
-        why, why_ko = f"{m} rally after a correction", f"{m} 조정 후 반등"
     return Override(
         correction=correction, follow_through=True, follow_through_date=day,
         provisional=(today_dd and correction) or ftd_today,
-        reason=f"{why}; follow-through day {day.isoformat()}"
-               f"{' (provisional)' if ftd_today else ''}: floor {p.ftd_floor:g}",
-        reason_ko=f"{why_ko}; 팔로스루 데이 {day.isoformat()}{' (잠정)' if ftd_today else ''}: 하한 {p.ftd_floor:g}",
+        code="follow_through",
+        params={**why, "correction": correction, "date": day.isoformat(), "provisional": ftd_today,
+                "floor": p.ftd_floor},
     )

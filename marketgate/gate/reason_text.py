@@ -1,8 +1,9 @@
 """Gate component reasons from their stored form (a code and its parameters) to text.
 
-A gate row stores each component's `reason_code` and `reason_params`; Korean and English
-are both rendered from them, so a row reads in either language and a wording fix
-applies to old rows too. Pure: no Django.
+A gate row stores each component's `reason_code` and `reason_params` (the override
+rows too: correction cap, follow-through floor, GREEN cap); Korean and English are both
+rendered from them, so a row reads in either language and a wording fix applies to old
+rows too. Rows stored before codes keep their stored text. Pure: no Django.
 """
 
 from __future__ import annotations
@@ -119,12 +120,57 @@ def _drawdown_unknown(p: Params, lang: str) -> str:
     return f"{p['market']} 고점 대비 하락률 알 수 없음: {p['have']}/{p['need']}거래일"
 
 
+def _in_correction(p: Params, lang: str) -> str:
+    m, ma, dd = p["market"], p["ma"], p["distribution_days"]
+    return (f"{m} in correction (below MA{ma}, {dd} distribution days)" if lang == "en"
+            else f"{m} 조정장 ({ma}일선 아래, 분산일 {dd}일)")
+
+
+def _correction(p: Params, lang: str) -> str:
+    cap = f"{p['cap']:g}"
+    return _in_correction(p, lang) + (f": level capped at {cap}" if lang == "en" else f": 레벨 상한 {cap}")
+
+
+def _follow_through(p: Params, lang: str) -> str:
+    floor, day = f"{p['floor']:g}", p["date"]
+    if lang == "en":
+        why = _in_correction(p, lang) if p["correction"] else f"{p['market']} rally after a correction"
+        return f"{why}; follow-through day {day}{' (provisional)' if p['provisional'] else ''}: floor {floor}"
+    why = _in_correction(p, lang) if p["correction"] else f"{p['market']} 조정 후 반등"
+    return f"{why}; 팔로스루 데이 {day}{' (잠정)' if p['provisional'] else ''}: 하한 {floor}"
+
+
+# Component names in the GREEN-cap line (the dashboard's labels in Korean).
+_COMPONENT_KO = {"trend": "추세", "distribution": "분산일", "breadth": "시장폭",
+                 "new_highs_lows": "신고가-신저가", "drawdown": "고점 대비 하락"}
+
+
+def _green_cap_unknown(p: Params, lang: str) -> str:
+    ceiling = p["ceiling"]
+    if lang == "en":
+        missing = ", ".join(f"{market} {name}" for market, name in p["missing"])
+        return f"GREEN needs {missing} known: level capped at {ceiling}"
+    missing = ", ".join(f"{market} {_COMPONENT_KO.get(name, name)}" for market, name in p["missing"])
+    return f"GREEN 불가 ({missing} 알 수 없음): 레벨 상한 {ceiling}"
+
+
+def _green_cap_share(p: Params, lang: str) -> str:
+    share, need, ceiling = p["share"], p["need"], p["ceiling"]
+    if lang == "en":
+        return f"only {share:.0%} of the points known (GREEN needs {need:.0%}): level capped at {ceiling}"
+    return f"점수의 {share:.0%}만 확인됨 (GREEN은 {need:.0%} 필요): 레벨 상한 {ceiling}"
+
+
 RENDERERS: dict[str, Callable[[Params, str], str]] = {
     "trend": _trend, "trend_unknown": _trend_unknown,
     "distribution": _distribution, "distribution_unknown": _distribution_unknown,
     "breadth": _breadth, "breadth_unknown": _breadth_unknown,
     "new_highs_lows": _nhnl, "new_highs_lows_unknown": _nhnl_unknown,
     "drawdown": _drawdown, "drawdown_unknown": _drawdown_unknown,
+    # The override rows: an index's correction cap or follow-through floor, and the
+    # cap that keeps the level below GREEN when too little is known.
+    "correction": _correction, "follow_through": _follow_through,
+    "green_cap_unknown": _green_cap_unknown, "green_cap_share": _green_cap_share,
 }
 
 

@@ -21,6 +21,15 @@ pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.django_db(transa
 
 OVERRIDE = {"name": "override", "points": 0, "max": 0, "known": True, "market": "KOSDAQ",
             "reason": "KOSDAQ correction: level capped", "reason_ko": "KOSDAQ 조정 국면: 레벨 상한"}
+# Override rows as the gate stores them now: codes, rendered in the page's language.
+CODED_OVERRIDES = [
+    {"name": "override", "points": 0, "max": 0, "known": True, "market": "KOSPI",
+     "reason": "", "reason_ko": "", "reason_code": "correction",
+     "reason_params": {"market": "KOSPI", "ma": 120, "distribution_days": 6, "cap": 39}},
+    {"name": "override", "points": 0, "max": 0, "known": True, "market": "",
+     "reason": "", "reason_ko": "", "reason_code": "green_cap_unknown",
+     "reason_params": {"missing": [["KOSDAQ", "trend"]], "ceiling": 69}},
+]
 
 
 def index_frame(name: str, value: float, change_rate: float, minutes_ago: float = 0) -> dict:
@@ -108,7 +117,7 @@ def test_watchlist_rows_have_names_and_an_unlisted_code_says_so(browser, server)
 
 
 def test_english_mode_prices_and_components_without_won_or_raw_keys(browser, server):
-    make_gate(40, "YELLOW", components=[*dashboard_support.COMPONENTS, OVERRIDE])
+    make_gate(40, "YELLOW", components=[*dashboard_support.COMPONENTS, OVERRIDE, *CODED_OVERRIDES])
     make_signals(2)
     watched = open_page(browser, server, locale="en-US")
     page = watched.page
@@ -121,10 +130,26 @@ def test_english_mode_prices_and_components_without_won_or_raw_keys(browser, ser
     components = page.locator("#components").inner_text()
     assert "\noverride" not in f"\n{components}" and "0/0" not in components, components  # no raw key
     assert "Market override · KOSDAQ" in components
+    assert "KOSPI in correction (below MA120, 6 distribution days): level capped at 39" in components
+    assert "GREEN needs KOSDAQ trend known: level capped at 69" in components
+    assert "레벨" not in components and "조정" not in components, components
     empty_filter = page.locator("#filter-grade")
     empty_filter.select_option("S")
     empty_filter.select_option("C")
     page.select_option("#filter-market", "KOSDAQ")
+    assert watched.script_errors() == []
+
+
+def test_coded_override_rows_read_in_korean(browser, server):
+    make_gate(40, "YELLOW", components=[*dashboard_support.COMPONENTS, *CODED_OVERRIDES])
+    watched = open_page(browser, server)
+    page = watched.page
+    page.wait_for_function("document.querySelectorAll('#components li').length === 5", timeout=5_000)
+    components = page.locator("#components").inner_text()
+    assert "시장 국면 보정 · KOSPI" in components
+    assert "KOSPI 조정장 (120일선 아래, 분산일 6일): 레벨 상한 39" in components
+    assert "GREEN 불가 (KOSDAQ 추세 알 수 없음): 레벨 상한 69" in components
+    assert "0/0" not in components and "capped" not in components, components
     assert watched.script_errors() == []
 
 

@@ -53,3 +53,7 @@ def test_the_printed_reasons_are_korean_by_default_and_english_with_lang(importe
     call_command("compute_gate", date="2020-03-19", dry_run=True, lang="en", stdout=english)
     assert "분산일" in korean.getvalue() and "distribution days" not in korean.getvalue()
     assert "distribution days" in english.getvalue() and "분산일" not in english.getvalue()
+    # The correction line is rendered from its code in each language, labelled, without 0/0.
+    assert "시장 국면 보정" in korean.getvalue() and "레벨 상한 39" in korean.getvalue()
+    assert "market override" in english.getvalue() and "level capped at 39" in english.getvalue()
+    assert " override " not in english.getvalue().replace("market override", "") and "0/0" not in english.getvalue()
