@@ -78,6 +78,10 @@ def test_a_manual_factor_is_kept_and_a_price_limit_estimate_gives_way(stored, ht
     provider.daily_bars(["000010"], date(2025, 6, 16), date(2025, 6, 17))
     assert refresh_provider_adjustments(provider.last_adjusted)["factor"].tolist() == [pytest.approx(1.2)]
     assert AdjustmentFactor.objects.get(ticker="000010").source == "provider"
+    # ... and the price-limit estimate does not overwrite it (an ex-date open beyond the limit).
+    DailyBar.objects.filter(instrument_id="000010", date=EX_DATE).update(open=5000)
+    assert refresh_adjustments(["000010"], EX_DATE, EX_DATE).empty
+    assert AdjustmentFactor.objects.get(ticker="000010").factor == pytest.approx(1.2)
 
 
 def test_the_provider_returns_the_asked_sessions_and_keeps_the_lookback_closes(http, replay):
