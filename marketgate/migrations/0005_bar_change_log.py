@@ -3,7 +3,7 @@
 Every statement that updates or deletes daily bars appends one row per date it touched;
 the bulk writers log the dates they insert themselves; any other insert, and a
 TRUNCATE, appends one row with no date (everything may have changed). The scan's bar
-cache (signals/scans/bar_cache.py) compares these rows with the snapshot it was built
+cache (marketgate/data/bar_cache.py) compares these rows with the snapshot it was built
 at, so a write by any path — import, ingest, admin, SQL — is seen. PostgreSQL only.
 """
 

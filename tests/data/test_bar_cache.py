@@ -20,8 +20,9 @@ import pandas as pd
 import pytest
 from django.db import connection, transaction
 
-from marketgate.data import bar_cache, bulk
+from marketgate.data import bar_cache, bar_cache_file, bulk
 from marketgate.data.adjustment_store import adjusted, refresh_adjustments
+from marketgate.data.bar_columns import day_number
 from marketgate.models import AdjustmentFactor, DailyBar
 from signals.scans import loading
 from signals.scans.service import ScanRequest, run_scan
@@ -78,14 +79,14 @@ def test_cached_bars_equal_a_fresh_read_after_ingest_correction_and_split(cache)
     assert_same(start, end)
     path = bar_cache.cache_path()
     assert path.exists()
-    assert bar_cache.read_file(path).from_date == DAYS[-30]
+    assert bar_cache_file.read_file(path).from_date == DAYS[-30]
 
     # Ingest: a new session arrives through the bulk path the daily ingest uses, and the
     # ingest's refresh (on commit) brings the file up to date before any scan.
     store(bars_frame(days=(NEXT_DAY,), base=1500.0))
     bar_cache.refresh()
-    saved = bar_cache.read_file(path)
-    assert saved.days.max() == bar_cache._day(NEXT_DAY) and saved.from_date == DAYS[-29]
+    saved = bar_cache_file.read_file(path)
+    assert saved.days.max() == day_number(NEXT_DAY) and saved.from_date == DAYS[-29]
     assert_same(DAYS[-25], NEXT_DAY)
 
     # Corrections: a bar re-imported with another close (ON CONFLICT update), one edited
@@ -134,7 +135,7 @@ def _rewrite(path, mutate_header=None, mutate_blob=None) -> None:
         mutate_header(header)
         raw = json.dumps(header).encode()
         start = 16 + size + (-(16 + size) % 64)
-        lead = bar_cache.MAGIC + struct.pack("<II", len(raw), zlib.crc32(raw)) + raw
+        lead = bar_cache_file.MAGIC + struct.pack("<II", len(raw), zlib.crc32(raw)) + raw
         lead += b"\0" * (-len(lead) % 64)
         blob = bytearray(lead) + blob[start:]
     if mutate_blob is not None:
@@ -166,13 +167,13 @@ def test_a_damaged_or_foreign_cache_file_is_detected_and_rebuilt(cache, damage, 
     elif damage == "other_database":
         _rewrite(path, mutate_header=lambda h: h["identity"].update(database=h["identity"]["database"] + 1))
     else:
-        _rewrite(path, mutate_header=lambda h: h.update(format=bar_cache.FORMAT + 1))
-    with pytest.raises(bar_cache.CacheUnusable) if damage != "other_database" else _nothing():
-        bar_cache.read_file(path)
+        _rewrite(path, mutate_header=lambda h: h.update(format=bar_cache_file.FORMAT + 1))
+    with pytest.raises(bar_cache_file.CacheUnusable) if damage != "other_database" else _nothing():
+        bar_cache_file.read_file(path)
     with caplog.at_level(logging.WARNING, logger="marketgate.data.bar_cache"):
         assert_same(start, end)
     assert reason in caplog.text
-    bar_cache.read_file(path)  # rebuilt: readable again
+    bar_cache_file.read_file(path)  # rebuilt: readable again
 
 
 class _nothing:
