@@ -77,7 +77,7 @@ def orm_baseline(rows: list[list[str]]) -> float:
     """Seconds for a per-row update_or_create of `rows` (the straightforward importer)."""
     from datetime import date
 
-    from marketgate.data.bulk import ensure_instruments
+    from marketgate.data.market_upserts import ensure_instruments
     from marketgate.models import DailyBar
 
     ensure_instruments({r[0] for r in rows})

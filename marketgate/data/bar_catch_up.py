@@ -16,7 +16,7 @@ from datetime import date, timedelta
 import pandas as pd
 from django.db.models import Max
 
-from marketgate.data import bulk
+from marketgate.data import market_upserts
 from marketgate.data.providers.base import MarketDataProvider, ProviderError
 from marketgate.models import BarFetchFailure, DailyBar, Instrument, InstrumentKind
 
@@ -41,7 +41,7 @@ def universe(provider: MarketDataProvider) -> tuple[list[str], str]:
     else the stored instruments (FDR's KRX snapshot now wants a login)."""
     try:
         frame = provider.listing()
-        bulk.upsert_instruments(frame)
+        market_upserts.upsert_instruments(frame)
         return frame.loc[frame["market"].isin(MARKETS), "ticker"].tolist(), ""
     except ProviderError as exc:
         log.warning("listing unavailable (%s); using the stored instruments", exc)

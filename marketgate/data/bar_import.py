@@ -37,7 +37,7 @@ from pandas.api.types import union_categoricals
 from marketgate.data import bar_cache
 from marketgate.data.adjustment_store import LOOKBACK_DAYS, describe, refresh_adjustments_and_breaches
 from marketgate.data.bar_rows import BAR_ALIASES, BAR_REQUIRED, NUMERIC, number_text, tick_flags, validate_bars
-from marketgate.data.bulk import BulkLoad, ensure_instruments, upsert_daily_bars
+from marketgate.data.bulk import BulkLoad, upsert_daily_bars
 from marketgate.data.corporate_actions import snap_ratio
 from marketgate.data.csv_reader import (
     CsvFormatError,
@@ -46,6 +46,7 @@ from marketgate.data.csv_reader import (
     read_chunks,
     read_header,
 )
+from marketgate.data.market_upserts import ensure_instruments
 from marketgate.models import DailyBar, Instrument, InstrumentKind
 
 CHUNK_ROWS = 200_000

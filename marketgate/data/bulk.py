@@ -17,12 +17,15 @@ import numpy as np
 import pandas as pd
 from django.db import IntegrityError, connections, transaction
 
-from marketgate.models import BreadthDay, DailyBar, IndexBar, Instrument
+from marketgate.data.binary_copy import BAR_FIELDS, binary_copy_rows
+from marketgate.models import DailyBar
 
-BAR_FIELDS = ("date", "open", "high", "low", "close", "volume", "traded_value", "halted")
+# Rows per bulk_create statement on the ORM path (bars on SQLite, and the instrument,
+# index and breadth tables of market_upserts.py).
 ORM_BATCH = 5_000
 # A first chunk at least this big into an empty bar table: build its indexes at the end.
 REBUILD_MIN_ROWS = 100_000
+# A chunk's COPY data is written to the stream in slices of this many bytes.
 COPY_BLOCK = 1 << 20
 
 
@@ -284,69 +287,6 @@ def _any_stored(cursor, table: str, ticker_column: str, frame: pd.DataFrame) -> 
     return bool(cursor.fetchone()[0])
 
 
-# PostgreSQL's binary COPY: a header, then per row a field count and (length, bytes) per
-# field, big-endian; dates are days since 2000-01-01.
-_PG_EPOCH = np.datetime64("2000-01-01", "D")
-_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8
-_COPY_TRAILER = b"\xff\xff"
-
-
-def binary_copy_rows(rows: pd.DataFrame) -> bytes | None:
-    """`rows` (ticker, BAR_FIELDS) as one binary COPY stream, built with NumPy (no
-    per-row Python); None when a value does not fit the fixed layout (tickers of
-    different lengths, missing or fractional integers): the caller sends CSV instead,
-    whose errors name the row."""
-    # Tickers repeat (a few thousand among a million rows): encode each once.
-    codes, names = pd.factorize(rows["ticker"], use_na_sentinel=True)
-    if (codes < 0).any():
-        return None
-    try:
-        unique = [str(name).encode("ascii") for name in names]
-    except UnicodeEncodeError:
-        return None
-    width = len(unique[0]) if unique else 0
-    if not width or any(len(u) != width for u in unique):
-        return None
-    encoded = np.array(unique, dtype=f"S{width}")[codes]
-    volume = rows["volume"].to_numpy(dtype=np.float64, na_value=np.nan)
-    value = rows["traded_value"].to_numpy(dtype=np.float64, na_value=np.nan)
-    halted = rows["halted"]
-    if halted.isna().any() or not np.isfinite(volume).all() or (volume != np.round(volume)).any():
-        return None
-    has_value = ~np.isnan(value)
-    if (value[has_value] != np.round(value[has_value])).any():
-        return None
-    days = pd.to_datetime(rows["date"]).to_numpy().astype("datetime64[D]")
-    parts = [_COPY_HEADER]
-    for with_value in (True, False):
-        pick = has_value if with_value else ~has_value
-        if not pick.any():
-            continue
-        layout = [("n", ">i2"), ("l_ticker", ">i4"), ("ticker", f"S{width}"), ("l_date", ">i4"), ("date", ">i4")]
-        for name in ("open", "high", "low", "close"):
-            layout += [(f"l_{name}", ">i4"), (name, ">f8")]
-        layout += [("l_volume", ">i4"), ("volume", ">i8"), ("l_traded_value", ">i4")]
-        if with_value:
-            layout.append(("traded_value", ">i8"))
-        layout += [("l_halted", ">i4"), ("halted", "u1")]
-        out = np.empty(int(pick.sum()), dtype=np.dtype(layout))
-        out["n"] = len(BAR_FIELDS) + 1
-        out["l_ticker"], out["l_date"], out["l_volume"], out["l_halted"] = width, 4, 8, 1
-        out["l_traded_value"] = 8 if with_value else -1  # -1: NULL
-        for name in ("open", "high", "low", "close"):
-            out[f"l_{name}"] = 8
-            out[name] = rows[name].to_numpy(dtype=np.float64)[pick]
-        out["ticker"] = encoded[pick]
-        out["date"] = (days[pick] - _PG_EPOCH).astype(np.int32)
-        out["volume"] = volume[pick].astype(np.int64)
-        if with_value:
-            out["traded_value"] = value[pick].astype(np.int64)
-        out["halted"] = halted.to_numpy(dtype=bool)[pick]
-        parts.append(out.tobytes())
-    parts.append(_COPY_TRAILER)
-    return b"".join(parts)
-
-
 def _orm_upsert_bars(frame: pd.DataFrame, using: str) -> int:
     frame = frame[["ticker", *BAR_FIELDS]].copy()
     if pd.api.types.is_datetime64_any_dtype(frame["date"]):
@@ -363,65 +303,5 @@ def _orm_upsert_bars(frame: pd.DataFrame, using: str) -> int:
             update_conflicts=True,
             unique_fields=["instrument", "date"],
             update_fields=[f for f in BAR_FIELDS if f != "date"],
-        )
-    return len(objects)
-
-
-def ensure_instruments(tickers: Iterable[str], market: str = "KOSPI", *, using: str = "default") -> list[str]:
-    """Create a minimal Instrument (name = ticker) for each unknown ticker; return those created.
-
-    A later listing import fills in the name, market and kind.
-    """
-    wanted = sorted(set(tickers))
-    known: set[str] = set()
-    for start in range(0, len(wanted), 5_000):
-        part = wanted[start : start + 5_000]
-        known.update(Instrument.objects.using(using).filter(ticker__in=part).values_list("ticker", flat=True))
-    missing = [t for t in wanted if t not in known]
-    Instrument.objects.using(using).bulk_create(
-        [Instrument(ticker=t, name=t, market=market, active=True) for t in missing], ignore_conflicts=True
-    )
-    return missing
-
-
-def upsert_instruments(frame: pd.DataFrame, *, using: str = "default") -> tuple[int, int]:
-    """Insert or update instruments from LISTING_COLUMNS; returns (created, updated)."""
-    existing = set(
-        Instrument.objects.using(using).filter(ticker__in=list(frame["ticker"])).values_list("ticker", flat=True)
-    )
-    fields = [c for c in ("name", "name_en", "market", "kind", "listed_shares") if c in frame]
-    rows = frame.astype(object).where(frame.notna(), None)
-    objects = [Instrument(active=True, **{k: v for k, v in row.items() if k == "ticker" or k in fields})
-               for row in rows.to_dict("records")]
-    Instrument.objects.using(using).bulk_create(
-        objects, batch_size=ORM_BATCH, update_conflicts=True, unique_fields=["ticker"], update_fields=[*fields, "active"]
-    )
-    created = sum(1 for o in objects if o.ticker not in existing)
-    return created, len(objects) - created
-
-
-def upsert_index_bars(index: str, frame: pd.DataFrame, *, using: str = "default") -> int:
-    """Rows for `index` from columns date + any of open/high/low/close/volume/traded_value.
-
-    Only the columns present are updated, so a close+volume file does not erase the
-    open/high/low an OHLC file brought.
-    """
-    fields = [c for c in ("open", "high", "low", "close", "volume", "traded_value") if c in frame]
-    return _upsert_dated(IndexBar, {"index": index}, frame, fields, using)
-
-
-def upsert_breadth(market: str, frame: pd.DataFrame, *, derived: bool = False, using: str = "default") -> int:
-    fields = [c for c in ("advances", "declines", "unchanged", "new_highs", "new_lows", "pct_above_ma50") if c in frame]
-    return _upsert_dated(BreadthDay, {"market": market, "derived": derived}, frame, [*fields, "derived"], using)
-
-
-def _upsert_dated(model: type, fixed: dict[str, object], frame: pd.DataFrame, fields: list[str], using: str) -> int:
-    key = next(iter(fixed))
-    columns = [c for c in fields if c in frame]
-    rows = frame[["date", *columns]].astype(object).where(frame[["date", *columns]].notna(), None)
-    objects = [model(**fixed, **row) for row in rows.to_dict("records")]
-    with transaction.atomic(using=using):
-        model.objects.using(using).bulk_create(  # type: ignore[attr-defined]
-            objects, batch_size=ORM_BATCH, update_conflicts=True, unique_fields=[key, "date"], update_fields=fields
         )
     return len(objects)

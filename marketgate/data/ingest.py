@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from marketgate.data import bar_cache, bulk
+from marketgate.data import bar_cache, bulk, market_upserts
 from marketgate.data.adjustment_store import adjusted, describe, refresh_adjustments, refresh_provider_adjustments
 from marketgate.data.bar_catch_up import fetch_missing_bars, provider_adjusted_closes, universe
 from marketgate.data.breadth import derive_breadth
@@ -61,14 +61,14 @@ def ingest(provider: MarketDataProvider, start: date, end: date, *, listing: boo
     else:
         if listing:
             frame = provider.listing()
-            bulk.upsert_instruments(frame)
+            market_upserts.upsert_instruments(frame)
             report.instruments = len(frame)
         bars = provider.daily_bars(None, start, end)
         adjusted_closes = provider_adjusted_closes(provider)
     if bars is not None and not bars.empty:
         bars = bars.copy()
         bars["halted"] = (bars["open"].fillna(0) <= 0) & (bars["volume"].fillna(0) <= 0)
-        bulk.ensure_instruments(bars["ticker"])
+        market_upserts.ensure_instruments(bars["ticker"])
         report.bars = bulk.upsert_daily_bars(bars)
         report.adjustments = describe(refresh_adjustments(bars["ticker"].unique(), start, end))
         # After the price-limit estimate: where the provider's own adjustment says
@@ -77,11 +77,11 @@ def ingest(provider: MarketDataProvider, start: date, end: date, *, listing: boo
         bar_cache.refresh()  # the scan that follows the ingest finds the new session cached
     for index in ("KOSPI", "KOSDAQ"):
         frame = provider.index_bars(index, start, end)  # type: ignore[arg-type]
-        report.index_bars[index] = bulk.upsert_index_bars(index, frame) if not frame.empty else 0
+        report.index_bars[index] = market_upserts.upsert_index_bars(index, frame) if not frame.empty else 0
     for market in ("KOSPI", "KOSDAQ"):
         provided = provider.breadth(market, start, end)
         if provided is not None and not provided.empty:
-            report.breadth_days[market] = bulk.upsert_breadth(market, provided)
+            report.breadth_days[market] = market_upserts.upsert_breadth(market, provided)
         else:
             report.breadth_days[market] = store_derived_breadth(market, start, end)
     log.info("ingested %s..%s from %s: %s", start, end, provider.name, report.summary())
@@ -101,4 +101,4 @@ def store_derived_breadth(market: str, start: date, end: date) -> int:
     derived = derive_breadth(adjusted(bars, until=end).drop(columns="adj_factor", errors="ignore"))
     derived["date"] = pd.to_datetime(derived["date"]).dt.date
     derived = derived[(derived["date"] >= start) & (derived["date"] <= end)]
-    return bulk.upsert_breadth(market, derived, derived=True) if not derived.empty else 0
+    return market_upserts.upsert_breadth(market, derived, derived=True) if not derived.empty else 0

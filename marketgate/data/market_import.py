@@ -11,9 +11,9 @@ from pathlib import Path
 
 from django.db import transaction
 
-from marketgate.data.bulk import upsert_breadth, upsert_index_bars, upsert_instruments
 from marketgate.data.csv_reader import CsvFormatError
 from marketgate.data.market_files import TableReport, parse_breadth, parse_index, parse_listing
+from marketgate.data.market_upserts import upsert_breadth, upsert_index_bars, upsert_instruments
 
 
 def import_listing(path: str | Path, *, using: str = "default") -> TableReport:

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 from django.db import connection, transaction
 
-from marketgate.data import bar_cache, bar_cache_file, bulk
+from marketgate.data import bar_cache, bar_cache_file, bulk, market_upserts
 from marketgate.data.adjustment_store import adjusted, refresh_adjustments
 from marketgate.data.bar_columns import day_number
 from marketgate.models import AdjustmentFactor, DailyBar
@@ -49,7 +49,7 @@ def bars_frame(tickers=TICKERS, days=DAYS, base: float = 1000.0) -> pd.DataFrame
 
 
 def store(frame: pd.DataFrame) -> None:
-    bulk.ensure_instruments(frame["ticker"])
+    market_upserts.ensure_instruments(frame["ticker"])
     bulk.upsert_daily_bars(frame)
 
 
@@ -100,7 +100,7 @@ def test_cached_bars_equal_a_fresh_read_after_ingest_correction_and_split(cache)
 
     # A bar added one by one (the admin's "add"): the insert trigger cannot name its
     # date, so the whole window is re-read.
-    bulk.ensure_instruments(["000040"])
+    market_upserts.ensure_instruments(["000040"])
     DailyBar.objects.create(instrument_id="000040", date=DAYS[-4], open=10, high=11, low=9, close=10, volume=5)
     cached = assert_same(DAYS[-25], NEXT_DAY)
     assert "000040" in set(cached["ticker"])

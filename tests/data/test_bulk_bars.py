@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 from django.db import connection
 
-from marketgate.data import bulk
+from marketgate.data import bulk, market_upserts
 from marketgate.data.bar_import import import_bars
+from marketgate.data.binary_copy import BAR_FIELDS, binary_copy_rows
 from marketgate.models import DailyBar
 
 pytestmark = pytest.mark.django_db
@@ -39,8 +40,8 @@ def test_binary_copy_stores_exactly_the_frame():
         "close": [57000.0, 58800.0, 2.0], "volume": [0, 12_345_678_901, 5],
         "traded_value": pd.array([None, 987_654_321_012, 7], dtype="Int64"), "halted": [True, False, False],
     })
-    assert bulk.binary_copy_rows(frame[["ticker", *bulk.BAR_FIELDS]]) is not None
-    bulk.ensure_instruments(frame["ticker"])
+    assert binary_copy_rows(frame[["ticker", *BAR_FIELDS]]) is not None
+    market_upserts.ensure_instruments(frame["ticker"])
     assert bulk.upsert_daily_bars(frame) == 3
     assert stored() == [
         ("00088K", date(2025, 6, 16), 1.0, 2.0, 1.0, 2.0, 5, 7, False),
@@ -53,8 +54,8 @@ def test_rows_that_do_not_fit_the_binary_layout_go_as_csv():
     frame = pd.DataFrame({"ticker": ["005930", "A1"], "date": pd.to_datetime(["2025-06-16"] * 2), "open": [1.0] * 2,
                           "high": [1.0] * 2, "low": [1.0] * 2, "close": [1.0] * 2, "volume": [1, 2],
                           "traded_value": [None, None], "halted": [False, False]})
-    assert bulk.binary_copy_rows(frame[["ticker", *bulk.BAR_FIELDS]]) is None  # tickers of two lengths
-    bulk.ensure_instruments(frame["ticker"])
+    assert binary_copy_rows(frame[["ticker", *BAR_FIELDS]]) is None  # tickers of two lengths
+    market_upserts.ensure_instruments(frame["ticker"])
     assert bulk.upsert_daily_bars(frame) == 2 and len(stored()) == 2
 
 

@@ -10,7 +10,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from marketgate.data import bulk
+from marketgate.data import bulk, market_upserts
 from marketgate.data.adjustment_store import adjusted, refresh_adjustments, refresh_provider_adjustments
 from marketgate.data.ingest import ingest
 from marketgate.data.providers.fdr import FdrProvider
@@ -31,7 +31,7 @@ TRADED = [
 
 @pytest.fixture
 def stored():
-    bulk.ensure_instruments(["000010"])
+    market_upserts.ensure_instruments(["000010"])
     bars = pd.DataFrame(TRADED, columns=["date", "open", "high", "low", "close"]).assign(
         ticker="000010", volume=100_000, traded_value=None, halted=False)
     bulk.upsert_daily_bars(bars)
