@@ -23,7 +23,6 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from queue import Empty, Queue
@@ -35,7 +34,8 @@ from django.db import connections, transaction
 from pandas.api.types import union_categoricals
 
 from marketgate.data import bar_cache
-from marketgate.data.adjustment_store import LOOKBACK_DAYS, describe, refresh_adjustments_and_breaches
+from marketgate.data.adjustment_store import LOOKBACK_DAYS, refresh_adjustments_and_breaches
+from marketgate.data.bar_import_report import ImportReport
 from marketgate.data.bar_rows import BAR_ALIASES, BAR_REQUIRED, NUMERIC, number_text, tick_flags, validate_bars
 from marketgate.data.bulk import BulkLoad, upsert_daily_bars
 from marketgate.data.corporate_actions import snap_ratio
@@ -49,94 +49,9 @@ from marketgate.data.csv_reader import (
 from marketgate.data.market_upserts import ensure_instruments
 from marketgate.models import DailyBar, Instrument, InstrumentKind
 
+# Rows of a file parsed and written at a time (one COPY each; `import_bars --chunk-rows`).
 CHUNK_ROWS = 200_000
 T = TypeVar("T")
-
-
-@dataclass
-class ImportReport:
-    files: list[str] = field(default_factory=list)
-    rows_read: int = 0
-    rows_written: int = 0
-    halted: int = 0
-    problems: list[Problem] = field(default_factory=list)  # rows rejected (skipped)
-    duplicates: list[Problem] = field(default_factory=list)  # rows overridden by a later one
-    widened: list[Problem] = field(default_factory=list)  # rows kept with high/low widened
-    flagged: list[Problem] = field(default_factory=list)  # rows kept but suspicious
-    created: list[str] = field(default_factory=list)  # tickers created as minimal instruments
-    tickers: set[str] = field(default_factory=set)
-    first_date: date | None = None
-    last_date: date | None = None
-    adjustments: pd.DataFrame | None = None  # corporate actions found in the imported range
-
-    def summary(self, max_lines: int = 50) -> list[str]:
-        out = [
-            (
-                f"{len(self.files)} file(s), {self.rows_read:,} rows read, {self.rows_written:,} bars inserted or changed"
-                f" ({self.halted:,} halted), {len(self.problems):,} bad rows skipped,"
-                f" {len(self.duplicates):,} duplicates (last wins), {len(self.widened):,} high/low widened,"
-                f" {len(self.flagged):,} flagged{_by_code(self.flagged)}"
-            )
-        ]
-        if self.adjustments is not None and not self.adjustments.empty:
-            out.append(f"{len(self.adjustments)} corporate action(s) found; history before each ex-date is adjusted "
-                       "for indicators (stored prices unchanged):")
-            out.extend(f"adjusted: {line}" for line in describe(self.adjustments))
-        if self.created:
-            shown = ", ".join(self.created[:20]) + (" ..." if len(self.created) > 20 else "")
-            out.append(f"{len(self.created)} unknown ticker(s) created as minimal instruments: {shown}")
-        kinds = (("skipped", self.problems), ("duplicate", self.duplicates), ("widened", self.widened),
-                 ("flagged", self.flagged))
-        for title, items in kinds:
-            # Up to max_lines of each reason, so a few limit breaches are not hidden
-            # behind thousands of off-grid prices.
-            shown: dict[str, int] = {}
-            for problem in items:
-                shown[problem.code] = shown.get(problem.code, 0) + 1
-                if shown[problem.code] <= max_lines:
-                    out.append(f"{title}: {problem}")
-            for code, count in shown.items():
-                if count > max_lines:
-                    out.append(f"{title}: ... and {count - max_lines:,} more{f' ({code})' if code else ''}")
-        return out
-
-    def to_data(self) -> dict[str, object]:
-        """The whole report for machines (`import_bars --json`): every line, no cap."""
-        adjustments = self.adjustments if self.adjustments is not None else pd.DataFrame()
-        return {
-            "files": self.files,
-            "rows_read": self.rows_read,
-            "rows_written": self.rows_written,
-            "halted": self.halted,
-            "counts": {"rejected": len(self.problems), "flagged": len(self.flagged), "widened": len(self.widened),
-                       "duplicates": len(self.duplicates), "created": len(self.created)},
-            "rejected": [p.to_data() for p in self.problems],
-            "flagged": [p.to_data() for p in self.flagged],
-            "widened": [p.to_data() for p in self.widened],
-            "duplicates": [p.to_data() for p in self.duplicates],
-            "created": self.created,
-            "adjustments": [
-                {"ticker": r.ticker, "ex_date": r.ex_date.isoformat(), "factor": r.factor,
-                 "prev_close": r.prev_close, "open": r.open}
-                for r in adjustments.itertuples(index=False)
-            ],
-            "first_date": self.first_date.isoformat() if self.first_date else None,
-            "last_date": self.last_date.isoformat() if self.last_date else None,
-        }
-
-
-def _grouped(problems: list[Problem]) -> dict[str, list[Problem]]:
-    groups: dict[str, list[Problem]] = {}
-    for problem in problems:
-        groups.setdefault(problem.code, []).append(problem)
-    return groups
-
-
-def _by_code(problems: list[Problem]) -> str:
-    if not problems:
-        return ""
-    counts = ", ".join(f"{len(group):,} {code}" for code, group in _grouped(problems).items())
-    return f" ({counts})"
 
 
 class _Duplicates:

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from marketgate.data.bar_import import import_bars
+from marketgate.data.bar_import import CHUNK_ROWS, import_bars
 from marketgate.data.csv_reader import CsvFormatError
 
 
@@ -28,7 +28,7 @@ class Command(BaseCommand):
         parser.add_argument("files", nargs="+", metavar="FILE")
         parser.add_argument("--market", default="KOSPI", choices=["KOSPI", "KOSDAQ", "KONEX"],
                             help="market of instruments created for unknown tickers (default KOSPI)")
-        parser.add_argument("--chunk-rows", type=int, default=200_000)
+        parser.add_argument("--chunk-rows", type=int, default=CHUNK_ROWS)
         parser.add_argument("--max-errors", type=int, default=50, help="problem lines to print per kind")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
         parser.add_argument("--json", metavar="PATH",
