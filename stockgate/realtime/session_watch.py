@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -29,9 +30,9 @@ class SessionWatch:
     closing: bool
     tasks: list[asyncio.Task[None]]
     watched_group: str | None = None
-
-    async def _leave(self, topic: str) -> None:
-        raise NotImplementedError
+    # TopicSubscriptions' (subscriptions.py); an annotation, not a stub, so the order of
+    # the consumer's bases cannot hide it.
+    _leave: Callable[[str], Awaitable[None]]
 
     def _queue(self, frame: str) -> None:
         raise NotImplementedError
