@@ -37,60 +37,46 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import resource
 import shlex
 import shutil
-import signal
-import socket
 import subprocess
-import sys
-import tempfile
 import time
-from array import array
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
 import redis
+from harness import (
+    LOGS,
+    PY,
+    REPO,
+    ClientProcesses,
+    cpu_seconds,
+    db_transactions,
+    free_port,
+    percentile,
+    prepare_database,
+    procfile_web,
+    redis_work,
+    rss,
+    run_each,
+    server_env,
+    settled_db_transactions,
+    shares,
+    show_results,
+    stop_group,
+    table,
+    tree,
+    wait_for_port,
+)
 
-REPO = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
-PY = sys.executable
 PREFIX = "fanoutbench"
 LAYER_PREFIX = f"{PREFIX}-layer"
 TOPIC = "market-gate"
 # The Redis channel channels-redis's pub/sub layer publishes a group's messages on.
 CHANNEL = f"{LAYER_PREFIX}__group__{TOPIC}"
-LOGS = REPO / "var" / "fanout-bench"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode} before listening on {port}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise TimeoutError(f"nothing listening on {port}")
-
-
-def procfile_web(port: int) -> list[str]:
-    """The Procfile's web command with its ${VAR:-default} expanded, run by this Python."""
-    line = next(ln for ln in (REPO / "Procfile").read_text().splitlines() if ln.startswith("web:"))
-    values = {"WEB_HOST": "127.0.0.1", "WEB_PORT": str(port)}
-    line = re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: values.get(m.group(1), m.group(2)), line[4:])
-    args = shlex.split(line)
-    return [PY, *args[1:]] if args[0] == "python" else args
 
 
 @dataclass
@@ -113,87 +99,6 @@ def stack_for(name: str, port: int, web_procs: int, extra: list[str]) -> Stack:
     raise SystemExit(f"unknown stack {name!r}")
 
 
-def stop_group(proc: subprocess.Popen[bytes]) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-            proc.wait(timeout=15)
-            return
-        except ProcessLookupError:
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-def tree(pid: int) -> list[psutil.Process]:
-    root = psutil.Process(pid)
-    return [root, *root.children(recursive=True)]
-
-
-def rss(procs: list[psutil.Process]) -> int:
-    return sum(p.memory_info().rss for p in procs if p.is_running())
-
-
-def cpu_seconds(procs: list[psutil.Process]) -> float:
-    total = 0.0
-    for p in procs:
-        try:
-            t = p.cpu_times()
-            total += t.user + t.system
-        except psutil.NoSuchProcess:
-            pass
-    return total
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    return values[min(len(values) - 1, int(q * len(values)))]
-
-
-def start_redis(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind", "127.0.0.1",
-         "--save", "", "--appendonly", "no", "--maxclients", "20000", "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    wait_for_port(port, proc)
-    return proc, f"redis://127.0.0.1:{port}/0"
-
-
-def prepare_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1].split("?")[0]
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "stockgate.settings"}
-    subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=REPO, env=env, check=True)
-
-
-def db_transactions(url: str) -> int:
-    """Transactions committed or rolled back in the benchmark's database so far (every
-    query outside a transaction is one): what the servers asked of PostgreSQL."""
-    import psycopg
-
-    name = url.rsplit("/", 1)[1].split("?")[0]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        conn.execute("SELECT pg_stat_clear_snapshot()")
-        row = conn.execute("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s",
-                           (name,)).fetchone()
-    return int(row[0]) if row else 0
-
-
-def settled_db_transactions(url: str, before: int, own: int = 1) -> int:
-    """Transactions since `before`, read once PostgreSQL's statistics have caught up (an
-    idle backend reports what it did within 10 s; this function's own reads are taken off)."""
-    time.sleep(11.0)
-    return max(0, db_transactions(url) - before - own)
-
-
 def workers(root: psutil.Process, port: int) -> list[tuple[psutil.Process, int]]:
     """The server's worker processes with the sockets each holds on `port`."""
     found = []
@@ -207,73 +112,24 @@ def workers(root: psutil.Process, port: int) -> list[tuple[psutil.Process, int]]
     return found
 
 
-def redis_work(client: redis.Redis) -> tuple[int, float, float]:
-    """(commands, command usec) since the last CONFIG RESETSTAT, and Redis CPU seconds since it started."""
-    stats = client.info("commandstats")
-    calls = sum(int(v["calls"]) for v in stats.values())
-    usec = sum(float(v["usec"]) for v in stats.values())
-    cpu = client.info("cpu")
-    return calls, usec, float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])
+def start_clients(port: int, path: str, n: int, procs: int, workdir: Path, reconnect: bool) -> ClientProcesses:
+    """N sockets on `path`, split across `procs` fanout_client.py processes."""
+    outs = [workdir / f"lat-{i}.bin" for i in range(procs)]
+    commands = [[PY, str(BENCH / "fanout_client.py"), "--port", str(port), "--path", path, "--topic", TOPIC,
+                 "--count", str(c), "--out", str(out), *(["--reconnect"] if reconnect else [])]
+                for c, out in zip(shares(n, procs), outs, strict=True)]
+    return ClientProcesses(commands, outs)
 
 
-class Clients:
-    """The client processes of one stack: N sockets split across `procs` processes."""
-
-    def __init__(self, port: int, path: str, n: int, procs: int, workdir: Path, reconnect: bool) -> None:
-        self.outs = [workdir / f"lat-{i}.bin" for i in range(procs)]
-        counts = [n // procs + (1 if i < n % procs else 0) for i in range(procs)]
-        self.procs = [
-            subprocess.Popen(
-                [PY, str(BENCH / "fanout_client.py"), "--port", str(port), "--path", path, "--topic", TOPIC,
-                 "--count", str(c), "--out", str(out), *(["--reconnect"] if reconnect else [])],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-            )
-            for c, out in zip(counts, self.outs, strict=True)
-        ]
-
-    def wait_ready(self) -> tuple[int, int]:
-        ok = failed = 0
-        for p in self.procs:
-            line = p.stdout.readline().split()  # type: ignore[union-attr]
-            if not line or line[0] != "READY":
-                raise RuntimeError(f"client process failed: {line}")
-            ok, failed = ok + int(line[1]), failed + int(line[2])
-        return ok, failed
-
-    def received(self) -> int:
-        total = 0
-        for p in self.procs:
-            p.stdin.write("count\n")  # type: ignore[union-attr]
-            p.stdin.flush()  # type: ignore[union-attr]
-            total += int(p.stdout.readline().split()[1])  # type: ignore[union-attr]
-        return total
-
-    def status(self) -> dict[str, int]:
-        total: dict[str, int] = {}
-        for p in self.procs:
-            p.stdin.write("status\n")  # type: ignore[union-attr]
-            p.stdin.flush()  # type: ignore[union-attr]
-            for key, value in json.loads(p.stdout.readline()).items():  # type: ignore[union-attr]
-                total[key] = total.get(key, 0) + value
-        return total
-
-    def stop(self) -> tuple[list[float], dict[str, object]]:
-        summaries = []
-        for p in self.procs:
-            p.stdin.write("stop\n")  # type: ignore[union-attr]
-            p.stdin.flush()  # type: ignore[union-attr]
-            summaries.append(json.loads(p.stdout.readline()))  # type: ignore[union-attr]
-            p.wait(timeout=30)
-        latencies = array("d")
-        for out in self.outs:
-            latencies.frombytes(out.read_bytes())
-        closed: dict[str, int] = {}
-        back_seconds: list[float] = []
-        for s in summaries:
-            for code, n in s["closed"].items():
-                closed[code] = closed.get(code, 0) + n
-            back_seconds.extend(s["back_seconds"])
-        return sorted(latencies), {"closed": closed, "back_seconds": sorted(back_seconds)}
+def closes_and_returns(summaries: list[dict[str, object]]) -> dict[str, object]:
+    """The client processes' close codes added up, and every dropped socket's time to be back."""
+    closed: dict[str, int] = {}
+    back_seconds: list[float] = []
+    for summary in summaries:
+        for code, n in summary["closed"].items():  # type: ignore[attr-defined]
+            closed[code] = closed.get(code, 0) + n
+        back_seconds.extend(summary["back_seconds"])  # type: ignore[arg-type]
+    return {"closed": closed, "back_seconds": sorted(back_seconds)}
 
 
 def profile(procs: list[psutil.Process], name: str, seconds: float) -> subprocess.Popen[bytes]:
@@ -303,16 +159,10 @@ def run_stack(name: str, args: argparse.Namespace, redis_url: str, workdir: Path
     stack = stack_for(name, port, args.web_procs, shlex.split(args.server_args) if name == "shipped" else [])
     metrics_dir = workdir / f"metrics-{name}"
     metrics_dir.mkdir(exist_ok=True)
-    env = {
-        **os.environ, "DJANGO_SETTINGS_MODULE": "stockgate.settings", "REDIS_URL": redis_url,
-        "DATABASE_URL": args.database_url, "REALTIME_PREFIX": PREFIX, "CHANNEL_PREFIX": LAYER_PREFIX,
-        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), "PYTHONUNBUFFERED": "1", **stack.env,
-        # Every client is on 127.0.0.1: lift the socket caps (per address, per process) above N.
-        "STOCKGATE_TUNING": json.dumps({
-            **json.loads(os.environ.get("STOCKGATE_TUNING") or "{}"),
-            "WS_MAX_CONNECTIONS": args.clients + 100, "WS_MAX_CONNECTIONS_PER_ADDRESS": args.clients + 100,
-        }),
-    }
+    # Every client is on 127.0.0.1: lift the socket caps (per address, per process) above N.
+    env = server_env(redis_url, args.database_url, PREFIX, metrics_dir=metrics_dir, **stack.env,
+                     tuning={"WS_MAX_CONNECTIONS": args.clients + 100,
+                             "WS_MAX_CONNECTIONS_PER_ADDRESS": args.clients + 100})
     r = redis.Redis.from_url(redis_url)
     r.flushdb()
     LOGS.mkdir(parents=True, exist_ok=True)
@@ -328,7 +178,7 @@ def run_stack(name: str, args: argparse.Namespace, redis_url: str, workdir: Path
         rss_before = rss(procs)
         client_procs = args.client_procs or max(1, -(-args.clients // 2500))
         storm = args.storm and name != "daphne"
-        clients = Clients(port, stack.path, args.clients, client_procs, workdir, reconnect=storm)
+        clients = start_clients(port, stack.path, args.clients, client_procs, workdir, reconnect=storm)
         xacts0 = db_transactions(args.database_url)
         t_connect = time.monotonic()
         subscribed, failed = clients.wait_ready()
@@ -367,7 +217,8 @@ def run_stack(name: str, args: argparse.Namespace, redis_url: str, workdir: Path
         numsub = r.pubsub_numsub(CHANNEL)[0][1]
         rss_after = rss(procs)
         storm_result = run_storm(server.pid, port, clients, args) if storm else {}
-        latencies, extra = clients.stop()
+        latencies, summaries = clients.stop()
+        extra = closes_and_returns(summaries)
     finally:
         stop_group(server)
         log.close()
@@ -386,7 +237,7 @@ def run_stack(name: str, args: argparse.Namespace, redis_url: str, workdir: Path
     }
 
 
-def run_storm(root_pid: int, port: int, clients: Clients, args: argparse.Namespace) -> dict[str, object]:
+def run_storm(root_pid: int, port: int, clients: ClientProcesses, args: argparse.Namespace) -> dict[str, object]:
     """Kill the worker holding the most sockets; wait until every dropped one is back."""
     found = workers(psutil.Process(root_pid), port)
     if len(found) < 2:
@@ -446,12 +297,6 @@ def ratio(r: dict[str, object], floor: dict[str, object] | None, key: str) -> fl
     return float(r[key]) / float(floor[key])  # type: ignore[arg-type]
 
 
-def table(results: list[dict[str, object]], columns: list[tuple[str, str]]) -> str:
-    head = "| " + " | ".join(c for c, _ in columns) + " |"
-    rows = ["| " + " | ".join(fmt.format(r[c]) if c in r else "—" for c, fmt in columns) + " |" for r in results]
-    return "\n".join([head, "|" + "---|" * len(columns), *rows])
-
-
 def report(results: list[dict[str, object]]) -> str:
     floor = next((r for r in results if r["stack"] == "floor"), None)
     for r in results:
@@ -461,23 +306,6 @@ def report(results: list[dict[str, object]]) -> str:
         if "storm_s" in r:
             r["x_floor_storm"] = ratio(r, floor, "storm_s")
     return table(results, COLUMNS) + "\n\n" + table(results, CONNECT_COLUMNS)
-
-
-def run_each(names: list[str], run_one: Callable[[str, str, Path], dict[str, object]]) -> list[dict[str, object]]:
-    """run_one(name, redis_url, workdir) for each name against one private redis-server,
-    printing each result as a JSON line; the server is stopped however the runs end."""
-    results = []
-    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-        workdir = Path(tmp)
-        redis_proc, redis_url = start_redis(workdir)
-        try:
-            for name in names:
-                results.append(run_one(name, redis_url, workdir))
-                print(json.dumps(results[-1]), flush=True)
-        finally:
-            redis_proc.terminate()
-            redis_proc.wait(timeout=10)
-    return results
 
 
 def main() -> None:
@@ -513,12 +341,8 @@ def main() -> None:
         return run_stack(name, args, redis_url, workdir)
 
     results = run_each(args.stacks.split(","), one)
-    print()
-    print(f"N={args.clients} rate={args.rate}/s seconds={args.seconds} payload~{args.payload}B "
-          f"web-procs={args.web_procs} cpus={os.cpu_count()}")
-    print(report(results))
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1))
+    show_results(results, f"N={args.clients} rate={args.rate}/s seconds={args.seconds} payload~{args.payload}B "
+                 f"web-procs={args.web_procs} cpus={os.cpu_count()}", report(results), args.json)
 
 
 if __name__ == "__main__":

@@ -37,12 +37,13 @@ import websockets
 
 BENCH = Path(__file__).resolve().parent
 sys.path[:0] = [str(BENCH), str(BENCH.parent)]
-from fanout import (  # noqa: E402
+from harness import (  # noqa: E402
     LOGS,
     REPO,
     free_port,
     prepare_database,
     procfile_web,
+    server_env,
     start_redis,
     stop_group,
     wait_for_port,
@@ -260,9 +261,7 @@ def main() -> None:
         redis_proc, redis_url = start_redis(Path(tmp))
         port = free_port()
         LOGS.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "stockgate.settings", "REDIS_URL": redis_url,
-               "DATABASE_URL": args.database_url, "REALTIME_PREFIX": PREFIX, "CHANNEL_PREFIX": f"{PREFIX}-layer",
-               "HEALTH_REQUIRE_FEED": "false", "PYTHONUNBUFFERED": "1"}
+        env = server_env(redis_url, args.database_url, PREFIX, HEALTH_REQUIRE_FEED="false")
         log = open(LOGS / "server-hostile.log", "wb")
         server = subprocess.Popen(procfile_web(port), cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
                                   start_new_session=True)

@@ -28,21 +28,24 @@ import resource
 import subprocess
 import sys
 import time
-from array import array
 from pathlib import Path
 
-from fanout import (
+from harness import (
     LOGS,
     PY,
     REPO,
-    Clients,
+    ClientProcesses,
     cpu_seconds,
     free_port,
     percentile,
     prepare_database,
     procfile_web,
     run_each,
+    server_env,
+    shares,
+    show_results,
     stop_group,
+    table,
     tree,
     wait_for_port,
 )
@@ -67,36 +70,27 @@ def list_instruments(env: dict[str, str], tickers: list[str]) -> None:
     subprocess.run([PY, "manage.py", "shell", "-c", code], cwd=REPO, env=env, check=True)
 
 
-class StormClients(Clients):
-    """fanout.Clients' processes and commands, running price_storm_client.py."""
+def start_storm_clients(args: argparse.Namespace, port: int, workdir: Path, final: Path, topic: str) -> ClientProcesses:
+    """args.clients sockets across args.client_procs price_storm_client.py processes: each
+    socket on its own tickers, or (the baseline) every socket on `topic`."""
+    counts = shares(args.clients, args.client_procs)
+    firsts = [sum(counts[:i]) for i in range(len(counts))]
+    outs = [workdir / f"storm-{topic or 'prices'}-{i}.bin" for i in range(len(counts))]
+    base = [PY, str(BENCH / "price_storm_client.py"), "--port", str(port), "--final", str(final)]
+    what = ["--topic", topic] if topic else ["--tickers", ",".join(tickers_for(args.tickers)),
+                                             "--per-socket", str(args.per_socket)]
+    commands = [[*base, *what, "--count", str(c), "--first", str(f), "--out", str(out)]
+                for c, f, out in zip(counts, firsts, outs, strict=True)]
+    return ClientProcesses(commands, outs, cwd=BENCH)
 
-    def __init__(self, args: argparse.Namespace, port: int, workdir: Path, final: Path, topic: str) -> None:
-        procs = args.client_procs
-        counts = [args.clients // procs + (1 if i < args.clients % procs else 0) for i in range(procs)]
-        firsts = [sum(counts[:i]) for i in range(procs)]
-        self.outs = [workdir / f"storm-{topic or 'prices'}-{i}.bin" for i in range(procs)]
-        base = [PY, str(BENCH / "price_storm_client.py"), "--port", str(port), "--final", str(final)]
-        what = ["--topic", topic] if topic else ["--tickers", ",".join(tickers_for(args.tickers)),
-                                                 "--per-socket", str(args.per_socket)]
-        self.procs = [
-            subprocess.Popen([*base, *what, "--count", str(c), "--first", str(f), "--out", str(out)],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=BENCH)
-            for c, f, out in zip(counts, firsts, self.outs, strict=True)
-        ]
 
-    def stop(self) -> tuple[list[float], dict[str, int]]:  # type: ignore[override]
-        totals = {"lost": 0, "coalesced": 0, "behind_at_end": 0}
-        for p in self.procs:
-            p.stdin.write("stop\n")  # type: ignore[union-attr]
-            p.stdin.flush()  # type: ignore[union-attr]
-            summary = json.loads(p.stdout.readline())  # type: ignore[union-attr]
-            for key in totals:
-                totals[key] += int(summary[key])
-            p.wait(timeout=30)
-        latencies = array("d")
-        for out in self.outs:
-            latencies.frombytes(out.read_bytes())
-        return sorted(latencies), totals
+def losses(summaries: list[dict[str, object]]) -> dict[str, int]:
+    """The client processes' frames lost, coalesced and missing at the end, added up."""
+    totals = {"lost": 0, "coalesced": 0, "behind_at_end": 0}
+    for summary in summaries:
+        for key in totals:
+            totals[key] += int(summary[key])  # type: ignore[call-overload]
+    return totals
 
 
 def run_mode(mode: str, args: argparse.Namespace, redis_url: str, workdir: Path) -> dict[str, object]:
@@ -104,18 +98,12 @@ def run_mode(mode: str, args: argparse.Namespace, redis_url: str, workdir: Path)
     port = free_port()
     metrics_dir = workdir / f"metrics-{mode}"
     metrics_dir.mkdir(exist_ok=True)
-    env = {
-        **os.environ, "DJANGO_SETTINGS_MODULE": "stockgate.settings", "REDIS_URL": redis_url,
-        "DATABASE_URL": args.database_url, "REALTIME_PREFIX": PREFIX, "CHANNEL_PREFIX": f"{PREFIX}-layer",
-        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), "PYTHONUNBUFFERED": "1", "WEB_CONCURRENCY": "1",
-        # Every client is on loopback, and each asks for its tickers in the handshake's
-        # ?subscribe= (a topic counts as an inbound frame): caps above the benchmark's own.
-        "STOCKGATE_TUNING": json.dumps({
-            **json.loads(os.environ.get("STOCKGATE_TUNING") or "{}"),
-            "WS_MAX_CONNECTIONS": args.clients + 100, "WS_MAX_CONNECTIONS_PER_ADDRESS": args.clients + 100,
-            "WS_MAX_FRAMES_PER_SECOND": max(20, 2 * args.per_socket),
-        }),
-    }
+    # Every client is on loopback, and each asks for its tickers in the handshake's
+    # ?subscribe= (a topic counts as an inbound frame): caps above the benchmark's own.
+    env = server_env(redis_url, args.database_url, PREFIX, metrics_dir=metrics_dir, WEB_CONCURRENCY="1",
+                     tuning={"WS_MAX_CONNECTIONS": args.clients + 100,
+                             "WS_MAX_CONNECTIONS_PER_ADDRESS": args.clients + 100,
+                             "WS_MAX_FRAMES_PER_SECOND": max(20, 2 * args.per_socket)})
     LOGS.mkdir(parents=True, exist_ok=True)
     log = open(LOGS / f"storm-server-{mode}.log", "wb")
     server = subprocess.Popen(procfile_web(port), cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -126,7 +114,7 @@ def run_mode(mode: str, args: argparse.Namespace, redis_url: str, workdir: Path)
     try:
         wait_for_port(port, server)
         time.sleep(2.0)
-        clients = StormClients(args, port, workdir, final, topic)
+        clients = start_storm_clients(args, port, workdir, final, topic)
         t0 = time.monotonic()
         ready, failed = clients.wait_ready()
         connect_s = time.monotonic() - t0
@@ -149,7 +137,8 @@ def run_mode(mode: str, args: argparse.Namespace, redis_url: str, workdir: Path)
             time.sleep(0.25)
         wall = time.monotonic() - wall0 - 3.0  # the quiet tail that ended the drain
         cpu = cpu_seconds(procs) - cpu0
-        latencies, counts = clients.stop()
+        latencies, summaries = clients.stop()
+        counts = losses(summaries)
     finally:
         stop_group(server)
         log.close()
@@ -176,9 +165,7 @@ def report(results: list[dict[str, object]]) -> str:
     base = next((r for r in results if r["mode"] == "one-topic"), None)
     for r in results:
         r["x_base_p99"] = r["p99_ms"] / base["p99_ms"] if base else float("nan")  # type: ignore[operator]
-    head = "| " + " | ".join(c for c, _ in COLUMNS) + " |"
-    rows = ["| " + " | ".join(fmt.format(r[c]) for c, fmt in COLUMNS) + " |" for r in results]
-    return "\n".join([head, "|" + "---|" * len(COLUMNS), *rows])
+    return table(results, COLUMNS)
 
 
 def main() -> None:
@@ -204,12 +191,8 @@ def main() -> None:
         return run_mode(mode, args, redis_url, workdir)
 
     results = run_each(args.modes.split(","), one)
-    print()
-    print(f"N={args.clients} tickers={args.tickers} per-socket={args.per_socket} rate={args.rate}/s "
-          f"seconds={args.seconds} cpus={os.cpu_count()}")
-    print(report(results))
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1))
+    show_results(results, f"N={args.clients} tickers={args.tickers} per-socket={args.per_socket} rate={args.rate}/s "
+                 f"seconds={args.seconds} cpus={os.cpu_count()}", report(results), args.json)
 
 
 if __name__ == "__main__":
