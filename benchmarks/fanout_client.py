@@ -34,7 +34,7 @@ import resource
 import sys
 import time
 from array import array
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -289,6 +289,22 @@ async def open_one(conn: Conn, gate: asyncio.Semaphore, keep: list[Conn]) -> Non
         conn.stats.failed += 1
 
 
+async def answer_commands(received: Callable[[], int], status: Callable[[], dict[str, int]] | None = None) -> None:
+    """Answer the benchmark's commands on stdin until `stop` (or its end): `count` with
+    `COUNT <frames received>`, `status` with a JSON line where the client keeps one."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    while True:
+        line = (await reader.readline()).strip()
+        if not line or line == b"stop":
+            return
+        if line == b"count":
+            print(f"COUNT {received()}", flush=True)
+        elif line == b"status" and status is not None:
+            print(json.dumps(status()), flush=True)
+
+
 async def main(args: argparse.Namespace) -> None:
     global STOPPING
     stats = Stats()
@@ -296,18 +312,9 @@ async def main(args: argparse.Namespace) -> None:
     gate = asyncio.Semaphore(args.concurrency)
     await asyncio.gather(*(open_one(Conn(stats, args), gate, keep) for _ in range(args.count)))
     print(f"READY {len(keep)} {stats.failed}", flush=True)
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    while True:
-        line = (await reader.readline()).strip()
-        if not line or line == b"stop":
-            break
-        if line == b"count":
-            print(f"COUNT {len(stats.latencies)}", flush=True)
-        elif line == b"status":
-            print(json.dumps({"dropped": stats.dropped, "back": stats.back, "failed_attempts": stats.failed_attempts,
-                              "open": sum(1 for c in keep if c.transport is not None)}), flush=True)
+    await answer_commands(lambda: len(stats.latencies), lambda: {
+        "dropped": stats.dropped, "back": stats.back, "failed_attempts": stats.failed_attempts,
+        "open": sum(1 for c in keep if c.transport is not None)})
     STOPPING = True
     await asyncio.to_thread(Path(args.out).write_bytes, stats.latencies.tobytes())
     summary = {"received": len(stats.latencies), "subscribed": stats.subscribed, "failed": stats.failed,

@@ -16,11 +16,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
 import time
 from pathlib import Path
 
-from fanout_client import JSON_PING, PONG_TEXT, SENT_AT, SUBSCRIBED, BenchClient, Stats, handshake, run_clients
+from fanout_client import (
+    JSON_PING,
+    PONG_TEXT,
+    SENT_AT,
+    SUBSCRIBED,
+    BenchClient,
+    Stats,
+    answer_commands,
+    handshake,
+    run_clients,
+)
 
 TOPIC = b'"topic":"'
 SEQ = b'"seq":'
@@ -155,15 +164,7 @@ async def main(args: argparse.Namespace) -> None:
         plans = [topics_of(args.first + i, tickers, args.per_socket) for i in range(args.count)]
     await asyncio.gather(*(open_one(stats, args, plan, gate, keep) for plan in plans))
     print(f"READY {len(keep)} {stats.failed}", flush=True)
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    while True:
-        line = (await reader.readline()).strip()
-        if not line or line == b"stop":
-            break
-        if line == b"count":
-            print(f"COUNT {len(stats.latencies)}", flush=True)
+    await answer_commands(lambda: len(stats.latencies))
     await asyncio.to_thread(Path(args.out).write_bytes, stats.latencies.tobytes())
     # The latest frame of every topic must reach every socket that holds it (latest-wins
     # may skip frames, never the last one): a socket whose final seq is behind lost it.
