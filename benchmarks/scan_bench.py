@@ -24,6 +24,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.random_walk import bars_around_closes
 from benchmarks.scan_reference import reference_scan
 from marketgate.data.bar_rows import read_bar_file
 from marketgate.data.market_files import parse_listing
@@ -56,23 +57,9 @@ def synthetic_market(tickers: int = 2_700, sessions: int = 320, seed: int = 1) -
     drift = rng.normal(0.0003, 0.0015, tickers)
     vol = rng.uniform(0.012, 0.045, tickers)
     closes = rng.lognormal(9.5, 1.2, tickers) * np.exp(np.cumsum(drift + vol * rng.standard_normal((sessions, tickers)), 0))
-    opens = closes * np.exp(0.3 * vol * rng.standard_normal((sessions, tickers)))
-    highs = np.maximum(opens, closes) * (1 + vol * rng.uniform(0, 0.6, (sessions, tickers)))
-    lows = np.minimum(opens, closes) * (1 - vol * rng.uniform(0, 0.6, (sessions, tickers)))
-    volume = rng.lognormal(11.5, 1.5, tickers) * np.exp(0.4 * rng.standard_normal((sessions, tickers)))
     codes = np.array([f"{i:06d}" for i in range(tickers)])
     dates = pd.bdate_range(end=pd.Timestamp(REAL_DAY), periods=sessions)
-    bars = pd.DataFrame(
-        {
-            "ticker": np.repeat(codes, sessions),
-            "date": np.tile(dates.to_numpy(), tickers),
-            "open": opens.T.ravel().round(),
-            "high": highs.T.ravel().round(),
-            "low": lows.T.ravel().round(),
-            "close": closes.T.ravel().round(),
-            "volume": volume.T.ravel().round(),
-        }
-    )
+    bars = bars_around_closes(rng, closes, vol, lambda: rng.lognormal(11.5, 1.5, tickers), codes, dates)
     markets = np.where(rng.random(tickers) < 0.65, "KOSDAQ", "KOSPI")
     instruments = pd.DataFrame({"ticker": codes, "name": codes, "market": markets, "kind": "common"})
     return bars, instruments

@@ -19,6 +19,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from benchmarks.random_walk import bars_around_closes
+
 SESSIONS = 300
 AS_OF = date(2025, 6, 16)
 DATES = pd.bdate_range(end=pd.Timestamp(AS_OF), periods=SESSIONS + 20)
@@ -160,23 +162,9 @@ def random_universe(n: int, sessions: int = SESSIONS, seed: int = 7) -> tuple[pd
     vol = rng.uniform(0.01, 0.04, n)
     steps = drift + vol * rng.standard_normal((sessions, n))
     closes = rng.uniform(3_000, 80_000, n) * np.exp(np.cumsum(steps, axis=0))
-    opens = closes * np.exp(0.3 * vol * rng.standard_normal((sessions, n)))
-    highs = np.maximum(opens, closes) * (1 + vol * rng.uniform(0, 0.6, (sessions, n)))
-    lows = np.minimum(opens, closes) * (1 - vol * rng.uniform(0, 0.6, (sessions, n)))
-    volume = rng.uniform(2e5, 2e6, n) * np.exp(0.4 * rng.standard_normal((sessions, n)))
     tickers = np.array([f"{i:06d}" for i in range(n)])
     dates = pd.bdate_range(end=pd.Timestamp(AS_OF), periods=sessions)
-    bars = pd.DataFrame(
-        {
-            "ticker": np.repeat(tickers, sessions),
-            "date": np.tile(dates.to_numpy(), n),
-            "open": opens.T.ravel().round(),
-            "high": highs.T.ravel().round(),
-            "low": lows.T.ravel().round(),
-            "close": closes.T.ravel().round(),
-            "volume": volume.T.ravel().round(),
-        }
-    )
+    bars = bars_around_closes(rng, closes, vol, lambda: rng.uniform(2e5, 2e6, n), tickers, dates)
     markets = np.where(np.arange(n) % 3 == 0, "KOSDAQ", "KOSPI")
     inst = pd.DataFrame({"ticker": tickers, "name": tickers, "market": markets, "kind": "common"})
     return bars, inst
