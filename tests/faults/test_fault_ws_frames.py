@@ -2,7 +2,8 @@
 uvicorn, real Redis and PostgreSQL). Each test names what must survive: the socket (or a
 clean close), the other sockets' frames, the process's bookkeeping (the connections and
 subscriptions gauges on /metrics), the database (snapshot queries stay bounded) and a
-readable log (no traceback per frame).
+readable log (no traceback per frame). A session that ends under a socket:
+test_fault_ws_logout.py.
 """
 
 from __future__ import annotations
@@ -10,26 +11,30 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
-import websockets
 from asgiref.sync import sync_to_async
-from django.contrib.auth import get_user_model
-from django.contrib.sessions.models import Session
-from django.test import Client
-from prometheus_client.parser import text_string_to_metric_families
 
 from stockgate.realtime.broadcast import publish
 from tests import factories
+from tests.faults.server_probe import (
+    TOKEN,
+    connect,
+    expect,
+    gate_message,
+    metric,
+    next_frame,
+    still_usable,
+    tracebacks,
+    wait_until,
+)
 from tests.processes import Proc, web
 from tests.realtime.test_slow_client import _silent_subscriber
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-TOKEN = "fault-ws-frames"
 QUEUE_BYTES = 256 * 1024
 
 
@@ -41,77 +46,11 @@ def _listed_tickers() -> None:
 
 @pytest.fixture(scope="module")
 def server(django_db_setup, django_db_blocker) -> Iterator[Proc]:  # type: ignore[no-untyped-def]
-    proc = web(
-        HEALTH_REQUIRE_FEED="false",
-        METRICS_TOKEN=TOKEN,
-        WS_TOPIC_PERMISSIONS="signal=authenticated",
-        WS_SEND_QUEUE_BYTES=str(QUEUE_BYTES),
-        WS_PERMISSION_RECHECK_SECONDS="1.5",
-    ).start()
+    proc = web(HEALTH_REQUIRE_FEED="false", METRICS_TOKEN=TOKEN, WS_SEND_QUEUE_BYTES=str(QUEUE_BYTES)).start()
     try:
         yield proc
     finally:
         proc.stop()
-
-
-# --- helpers -------------------------------------------------------------------------
-
-
-def metric(server: Proc, sample: str, **labels: str) -> float:
-    """The sum of `sample`'s values on the server's /metrics whose labels include `labels`."""
-    body = requests.get(f"http://127.0.0.1:{server.port}/metrics", headers={"Authorization": f"Bearer {TOKEN}"},
-                        timeout=30)
-    body.raise_for_status()
-    total = 0.0
-    for family in text_string_to_metric_families(body.text):
-        for s in family.samples:
-            if s.name == sample and all(s.labels.get(k) == v for k, v in labels.items()):
-                total += s.value
-    return total
-
-
-def wait_until(check: Callable[[], bool], timeout: float = 20.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
-
-
-def tracebacks(server: Proc) -> int:
-    return server.output().count("Traceback")
-
-
-def connect(server: Proc, cookie: str | None = None) -> Any:
-    headers = [("Cookie", cookie)] if cookie else None
-    return websockets.connect(f"ws://127.0.0.1:{server.port}/ws", additional_headers=headers, open_timeout=20,
-                              compression=None)
-
-
-async def next_frame(ws: Any, timeout: float = 10.0, skip: tuple[str, ...] = ("ping",)) -> dict[str, Any]:
-    while True:
-        frame = json.loads(await asyncio.wait_for(ws.recv(), timeout))
-        if frame.get("type") not in skip:
-            return frame
-
-
-async def expect(ws: Any, **fields: Any) -> dict[str, Any]:
-    frame = await next_frame(ws)
-    assert all(frame.get(k) == v for k, v in fields.items()), (fields, frame)
-    return frame
-
-
-async def still_usable(ws: Any) -> None:
-    await ws.send('{"type":"ping"}')
-    await expect(ws, type="pong")
-
-
-def gate_message(level: int, pad: str = "") -> dict[str, Any]:
-    data: dict[str, Any] = {"level": level}
-    if pad:
-        data["pad"] = pad
-    return {"type": "market_gate_update", "topic": "market-gate", "timestamp": "2026-02-06T09:42:35+09:00",
-            "data": data}
 
 
 # --- deep JSON and handler failures --------------------------------------------------
@@ -345,71 +284,3 @@ def test_the_send_queue_is_bounded_in_bytes_as_well_as_frames(server, clean_redi
                    what="both sockets' subscriptions given back")
     finally:
         silent.close()
-
-
-# --- permissions after logout --------------------------------------------------------
-
-
-def _logged_in_cookie() -> tuple[str, str]:
-    # Staff, so the admin's logout view (the project's only one) serves it.
-    user = get_user_model().objects.create_user(f"trader{time.monotonic_ns()}", password="pw-123456", is_staff=True)
-    client = Client()
-    client.force_login(user)  # a real session row, read by the server process
-    key = client.cookies["sessionid"].value
-    return key, f"sessionid={key}"
-
-
-async def _hold_signal_and_gate(ws: Any) -> None:
-    await expect(ws, type="connected")
-    for topic in ("signal:vcp", "market-gate"):
-        await ws.send(json.dumps({"type": "subscribe", "topic": topic}))
-        await expect(ws, type="subscribed", topic=topic)
-
-
-async def _dropped_but_gate_still_flows(ws: Any) -> None:
-    frame = await expect(ws, type="error", code="forbidden", topic="signal:vcp")
-    assert "no longer allowed" in frame["message"]
-    await expect(ws, type="unsubscribed", topic="signal:vcp")
-    await sync_to_async(publish)("market-gate", gate_message(70))
-    assert (await expect(ws, type="market_gate_update"))["data"]["level"] == 70
-    await ws.send('{"type":"subscribe","topic":"signal:vcp"}')
-    await expect(ws, type="error", code="forbidden", topic="signal:vcp")
-    await still_usable(ws)
-
-
-def test_logout_drops_the_topics_that_need_a_login_from_that_sessions_sockets(server, clean_redis):
-    """The user logs out over HTTP (the admin's logout, served by the same server; any
-    web process would do: the message goes through Redis). Survives: the socket and its
-    unrestricted topic; the restricted one is dropped at once, not at the next check."""
-    key, cookie = _logged_in_cookie()
-    base = f"http://127.0.0.1:{server.port}"
-
-    async def scenario() -> None:
-        async with connect(server, cookie) as ws:
-            await _hold_signal_and_gate(ws)
-            http = requests.Session()
-            http.cookies.set("sessionid", key)
-            assert http.get(f"{base}/admin/login/", timeout=30).status_code in (200, 302)
-            started = time.monotonic()
-            out = await asyncio.to_thread(http.post, f"{base}/admin/logout/",
-                                          headers={"X-CSRFToken": http.cookies["csrftoken"]}, timeout=30)
-            assert out.status_code in (200, 302), out.text[:500]
-            await _dropped_but_gate_still_flows(ws)
-            assert time.monotonic() - started < 1.5 + 5  # the logout message, not only the periodic check
-
-    asyncio.run(scenario())
-    assert not Session.objects.filter(session_key=key).exists()
-
-
-def test_an_expired_session_loses_its_restricted_topics_at_the_next_check(server, clean_redis):
-    """The session row goes (expiry, `clearsessions`, an admin): no logout message; the
-    periodic re-check (WS_PERMISSION_RECHECK_SECONDS, 1.5 s here) drops the topic."""
-    key, cookie = _logged_in_cookie()
-
-    async def scenario() -> None:
-        async with connect(server, cookie) as ws:
-            await _hold_signal_and_gate(ws)
-            await sync_to_async(Session.objects.filter(session_key=key).delete)()
-            await _dropped_but_gate_still_flows(ws)
-
-    asyncio.run(scenario())
