@@ -54,7 +54,7 @@ class Tuning:
     """Tuning values: named constants with documented defaults, not environment variables.
 
     The environment carries deploy facts (where the database is, which hosts, which
-    feed). Tuning values (limits, periods, thresholds) are defined once in settings.py
+    feed). Tuning values (limits, periods, thresholds) are defined once in tuning.py
     with their default and a comment; a deployment that needs another value sets them
     together in one JSON object, e.g. STOCKGATE_TUNING='{"WS_HISTORY_FRAMES": 1000}'.
     A name that is not a tuning value is refused at start-up, so a typo never silently
