@@ -13,6 +13,6 @@ class MarketGateConfig(AppConfig):
 
         register_snapshots()
 
-        from marketgate.feeds import wiring
+        from marketgate.feeds import startup
 
-        wiring.install()  # live prices: snapshots, demand hook, intraday-bar schedule
+        startup.install()  # live prices: snapshots, demand hook, intraday-bar schedule

@@ -8,8 +8,8 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stockgate.settings")
 
-# Every task is capped in deliveries (stockgate.ops.deliveries): acks_late and
+# Every task is capped in deliveries (stockgate.ops.redelivery_cap): acks_late and
 # reject_on_worker_lost alone would rerun a task that kills its worker for ever.
-app = Celery("stockgate", task_cls="stockgate.ops.deliveries:DeliveryCappedTask")
+app = Celery("stockgate", task_cls="stockgate.ops.redelivery_cap:DeliveryCappedTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

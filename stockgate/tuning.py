@@ -69,7 +69,7 @@ WS_BROADCAST_LOG_SECONDS = tuned("WS_BROADCAST_LOG_SECONDS", 10.0)
 
 # --- Celery ---
 # A message whose worker was lost this many times is dropped, with an ERROR, a watchdog
-# incident and an alert (stockgate/ops/deliveries.py)...
+# incident and an alert (stockgate/ops/redelivery_cap.py)...
 TASK_MAX_DELIVERIES = tuned("TASK_MAX_DELIVERIES", 3)
 # ...counted in Redis for this long: longer than every redelivery of a task takes (each
 # waits at most the broker's visibility timeout), short enough that the counters of

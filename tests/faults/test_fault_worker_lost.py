@@ -15,7 +15,7 @@ import pytest
 
 from stockgate.celery import app
 from stockgate.models import WatchdogIncident
-from stockgate.ops.deliveries import SUBJECT_PREFIX
+from stockgate.ops.redelivery_cap import SUBJECT_PREFIX
 from stockgate.realtime.redis_conn import sync_client
 from tests.faults.crashing_tasks import runs_key
 from tests.processes import Proc, free_port, process_env

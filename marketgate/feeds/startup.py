@@ -1,4 +1,5 @@
-"""Hooks the live-price code into the transport and the scheduler (AppConfig.ready)."""
+"""What the live-price code hooks into the transport and the scheduler at start-up
+(AppConfig.ready: `install()`)."""
 
 from __future__ import annotations
 
