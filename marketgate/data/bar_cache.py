@@ -168,6 +168,15 @@ def current(*, save: bool = True, rebuild: bool = True) -> CachedBars | None:
         return None
     save = save and not state.own_writes
     path = cache_path()
+
+    def from_scratch() -> CachedBars | None:
+        if not rebuild:
+            return None
+        built = _build(state, sessions)
+        if built is not None and save:
+            _save(path, built)
+        return built
+
     try:
         bars = _load(path)
         if bars.identity != state.identity:
@@ -175,20 +184,10 @@ def current(*, save: bool = True, rebuild: bool = True) -> CachedBars | None:
     except CacheUnusable as exc:
         if str(exc) != "no cache file yet":
             log.warning("bar cache %s not used: %s; rebuilding from the database", path, exc)
-        if not rebuild:
-            return None
-        bars = _build(state, sessions)
-        if bars is not None and save:
-            _save(path, bars)
-        return bars
+        return from_scratch()
     dirty, everything = changed_dates(bars.snapshot)
     if everything:
-        if not rebuild:
-            return None
-        bars = _build(state, sessions)
-        if bars is not None and save:
-            _save(path, bars)
-        return bars
+        return from_scratch()
     if not dirty:
         return bars
     fresh = select_bars("date = ANY(%s) AND date >= %s", [sorted(dirty), bars.from_date])
