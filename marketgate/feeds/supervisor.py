@@ -105,19 +105,38 @@ class FeedRunner:
     async def run(self) -> None:
         waiting_logged = False
         while not self.stop.is_set():
-            if await self.lock.acquire():
+            try:
+                acquired = await self.lock.acquire()
+                holder = None if acquired else await self.lock.holder()
+            except RedisError as exc:
+                # Redis unreachable (restarting): the lock can be neither taken nor read;
+                # try again, as when another process holds it.
+                log.warning("price feed: Redis unavailable, session lock not taken: %s", exc)
+                await self._sleep(self.lock.ttl_ms / 3000)
+                continue
+            if acquired:
                 log.info("price feed: holding the upstream session lock (%s)", self.lock.token)
                 waiting_logged = False
                 try:
                     await self._hold()
                 finally:
                     await self._set_state("down")
-                    await self.lock.release()
+                    await self._release_lock()
             else:
                 if not waiting_logged:
-                    log.info("price feed: another stream_prices holds the session (%s); waiting", await self.lock.holder())
+                    log.info("price feed: another stream_prices holds the session (%s); waiting", holder)
                     waiting_logged = True
                 await self._sleep(self.lock.ttl_ms / 3000)
+
+    async def _release_lock(self) -> None:
+        try:
+            await self.lock.release()
+        except RedisError as exc:
+            # Redis is away (the lock was lost to that outage): the key expires by its TTL.
+            # Before, this error ended stream_prices after every Redis outage longer than
+            # the lock's renewal interval.
+            log.warning("price feed: Redis unavailable, session lock left to expire: %s", exc)
+            self.lock.held = False
 
     async def _hold(self) -> None:
         self.lost_lock.clear()

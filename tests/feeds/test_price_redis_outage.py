@@ -6,6 +6,7 @@ compose stack: the feed container restarted with every Redis restart)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
 
@@ -13,7 +14,7 @@ from marketgate.calendar import KST
 from marketgate.feeds.base import Tick
 from marketgate.feeds.supervisor import FeedRunner
 from stockgate.realtime import sequence
-from stockgate.realtime.redis_conn import reset_clients
+from stockgate.realtime.redis_conn import async_client, reset_clients
 from tests.services import PrivateRedis
 
 
@@ -55,6 +56,35 @@ async def test_ticks_while_redis_is_down_end_neither_the_reader_nor_the_feed(set
         await runner._read(Upstream([tick(72200, datetime.now(KST))]))  # type: ignore[arg-type]
         assert runner.published == 1
         assert (await sequence.current("price:005930"))[1] == 1
+    finally:
+        private.stop()
+        reset_clients()
+
+
+async def test_a_redis_outage_that_costs_the_session_lock_does_not_end_the_feed(settings) -> None:  # type: ignore[no-untyped-def]
+    """Redis gone longer than the lock's renewal interval: the lock is lost, and neither
+    releasing it nor taking it again (Redis still away) ends the feed; once Redis is back
+    the lock is taken again."""
+    private = PrivateRedis().start()
+    settings.REDIS_URL = private.url
+    reset_clients()
+    runner = FeedRunner(NoFeed(), wall_clock=lambda: datetime.now(KST), publish_index=False)  # type: ignore[arg-type]
+    try:
+        assert await runner.lock.acquire()
+        private.stop()
+        await runner._release_lock()  # the finally after a lost lock, Redis still down
+        assert not runner.lock.held
+        # The outer loop with Redis down: it waits and tries again until stopped.
+        runner.lock.ttl_ms = 300
+        loop_task = asyncio.create_task(runner.run())
+        await asyncio.sleep(0.5)
+        assert not loop_task.done(), loop_task
+        runner.stop.set()
+        await asyncio.wait_for(loop_task, timeout=5)
+        private.start()
+        reset_clients()
+        runner.lock.client = async_client()
+        assert await runner.lock.acquire()
     finally:
         private.stop()
         reset_clients()
