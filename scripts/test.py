@@ -83,9 +83,9 @@ DOCKER_TOOLS = {"dockerd": "docker.io", "docker-compose": "docker-compose", "deb
 
 
 def ensure_docker_tools() -> None:
-    # The test runs on request only (STOCKGATE_DOCKER_STACK=1, as in its module): nothing
-    # to install for a run that skips it.
-    if os.environ.get("STOCKGATE_DOCKER_STACK") != "1":
+    # The test runs unless STOCKGATE_DOCKER_STACK=0 turns it off (as in its module):
+    # nothing to install for a run that skips it.
+    if os.environ.get("STOCKGATE_DOCKER_STACK") == "0":
         return
     missing = [package for tool, package in DOCKER_TOOLS.items() if not shutil.which(tool)]
     if not missing or os.environ.get("STOCKGATE_SKIP_DOCKER_INSTALL"):

@@ -5,11 +5,15 @@ client; when that is impossible it raises EngineUnavailable with the one reason 
 prints when it skips. `build_images()` builds, with the engine's layer cache:
 - stockgate-local/debian:bookworm: `debootstrap --variant=minbase` imported into docker
   (only when the engine does not have it yet);
-- stockgate-local/python, postgres, redis, nginx: docker/local/*.Dockerfile on that base, from
-  Debian packages (the official images come from a registry this machine cannot reach);
+- stockgate-local/python: docker/local/python.Dockerfile, this machine's CPython 3.11
+  under /usr/local as the official image has it (Debian's 3.11.2 is older than the lock
+  allows), with the host's CA bundle for pip;
+- stockgate-local/postgres, redis, nginx: docker/local/*.Dockerfile on the Debian base,
+  from Debian packages (the official images come from a registry this machine cannot reach);
 - the application image from docker/Dockerfile with BASE_IMAGE=stockgate-local/python,
   tagged by the hash of its build context.
-Builds use the host's network (package registries only); the stack's containers do not.
+The Python chain and the three service images are built side by side. Builds use the
+host's network (package registries only); the stack's containers do not.
 """
 
 from __future__ import annotations
@@ -22,11 +26,15 @@ import os
 import shutil
 import ssl
 import subprocess
+import sys
 import tarfile
 import tempfile
 import time
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.docker_dns import BRIDGE_ADDRESS, BRIDGE_CIDR, NxdomainServer
 
 REPO = Path(__file__).resolve().parents[1]
 DOCKER_DIR = REPO / "docker"
@@ -52,9 +60,12 @@ class Engine:
     compose: list[str]
     started: subprocess.Popen[bytes] | None  # the dockerd this test started, if any
     log: Path | None
+    dns: NxdomainServer | None = field(default=None)  # the started dockerd's upstream DNS
 
     def stop_if_started(self) -> None:
         """Stop the dockerd this test started (its containers are gone by then)."""
+        if self.dns is not None:
+            self.dns.stop()
         if self.started is None or self.started.poll() is not None:
             return
         self.started.terminate()
@@ -93,10 +104,11 @@ def _start_dockerd(log: Path) -> subprocess.Popen[bytes]:
     if os.geteuid() != 0:
         raise EngineUnavailable("no Docker engine: dockerd is not running and only root can start it")
     # No forwarding and no masquerading: the stack's containers reach each other and the
-    # host's published loopback port, and nothing beyond this machine.
+    # host's published loopback port, and nothing beyond this machine. Their upstream DNS
+    # is the stub on the bridge (tests/docker_dns.py): unknown names fail at once.
     with log.open("wb") as out:
         return subprocess.Popen(
-            [dockerd, "--ip-forward=false", "--ip-masq=false"],
+            [dockerd, "--ip-forward=false", "--ip-masq=false", f"--bip={BRIDGE_CIDR}", f"--dns={BRIDGE_ADDRESS}"],
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         )
 
@@ -117,8 +129,13 @@ def engine(log_dir: Path, wait: float = 60) -> Engine:
         if proc.poll() is not None:
             break
         if _answers(docker):
-            return Engine(docker, compose, proc, log)
-        time.sleep(0.5)
+            found = Engine(docker, compose, proc, log)
+            try:
+                found.dns = NxdomainServer()
+            except OSError as exc:  # without it unknown names are only slow to fail
+                print(f"note: no DNS stub on {BRIDGE_ADDRESS}:53 ({exc}); a stopped service's name takes 20 s to fail")
+            return found
+        time.sleep(0.2)
     if proc.poll() is None:
         proc.terminate()
         proc.wait(timeout=30)
@@ -135,8 +152,11 @@ def image_size(docker: str, name: str) -> int:
     return int(run([docker, "image", "inspect", "-f", "{{.Size}}", name]).stdout.strip())
 
 
-def _build(docker: str, tag: str, context: str | Path, *args: str, stdin: bytes | None = None) -> None:
-    cmd = [docker, "build", "-q", "--network", "host", "-t", tag, *args, str(context)]
+def _build(docker: str, tag: str, context: str | Path, *args: str | bytes) -> None:
+    """`docker build` of a folder, or (context "-") of the tar given as the last argument."""
+    stdin = args[-1] if args and isinstance(args[-1], bytes) else None
+    options = [str(arg) for arg in args if not isinstance(arg, bytes)]
+    cmd = [docker, "build", "-q", "--network", "host", "-t", tag, *options, str(context)]
     # The classic builder: it needs no buildx plugin and no frontend image from a registry.
     env = dict(os.environ, DOCKER_BUILDKIT="0")
     result = subprocess.run(cmd, input=stdin, capture_output=True, timeout=BUILD_TIMEOUT, env=env)
@@ -211,33 +231,94 @@ def app_context() -> bytes:
     return buffer.getvalue()
 
 
+# Left out of the interpreter as the official image leaves them out (tests, bytecode, the
+# static library), and site-packages: the image's own packages go into its virtualenv.
+_PYTHON_SKIP_DIRS = {"test", "tests", "idle_test", "site-packages", "__pycache__"}
+_PYTHON_SKIP_FILES = ("*.pyc", "*.pyo", "libpython*.a")
+
+
+def host_python() -> Path:
+    """The prefix of the CPython 3.11 this test runs on (under its virtualenv, if any)."""
+    if sys.implementation.name != "cpython" or sys.version_info[:2] != (3, 11):
+        raise EngineUnavailable(f"no CPython 3.11 on this machine for the image's Python (this is {sys.version.split()[0]})")
+    prefix = Path(sys.base_prefix)
+    if not (prefix / "bin" / "python3.11").is_file() or not (prefix / "lib" / "python3.11" / "os.py").is_file():
+        raise EngineUnavailable(f"no CPython 3.11 installation under {prefix} to copy into the image")
+    return prefix
+
+
+def _tar_add(tar: tarfile.TarFile, path: Path, arcname: str) -> None:
+    info = tar.gettarinfo(str(path), arcname=arcname)
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    info.mtime = int(info.mtime)
+    if info.isfile():
+        with path.open("rb") as handle:
+            tar.addfile(info, handle)
+    else:
+        tar.addfile(info)
+
+
+def python_context() -> bytes:
+    """docker/local/python.Dockerfile, the host's CA bundle and python/: bin/python3.11,
+    libpython, the standard library and the headers of the host's CPython 3.11."""
+    prefix = host_python()
+    buffer = io.BytesIO()
+    # GNU headers: no pax record before the first file, which docker's check whether stdin
+    # is an archive (it reads the first header only) would not get past.
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        _tar_add(tar, LOCAL_DIR / "python.Dockerfile", "Dockerfile")
+        _tar_add(tar, ca_bundle(), "ca-bundle.crt")
+        _tar_add(tar, prefix / "bin" / "python3.11", "python/bin/python3.11")
+        for library in sorted((prefix / "lib").glob("libpython3*.so*")):
+            _tar_add(tar, library, f"python/lib/{library.name}")
+        for top in (prefix / "lib" / "python3.11", prefix / "include" / "python3.11"):
+            for folder, dirs, files in os.walk(top):
+                dirs[:] = sorted(d for d in dirs if d not in _PYTHON_SKIP_DIRS)
+                here = Path(folder)
+                _tar_add(tar, here, f"python/{here.relative_to(prefix)}")
+                for name in sorted(files):
+                    if not any(fnmatch.fnmatch(name, pattern) for pattern in _PYTHON_SKIP_FILES):
+                        _tar_add(tar, here / name, f"python/{(here / name).relative_to(prefix)}")
+        site = tarfile.TarInfo("python/lib/python3.11/site-packages")  # empty, as pip expects it
+        site.type, site.mode = tarfile.DIRTYPE, 0o755
+        tar.addfile(site)
+    return buffer.getvalue()
+
+
+def _timed(seconds: dict[str, float], step: str, action: object, *args: object) -> None:
+    started = time.monotonic()
+    action(*args)  # type: ignore[operator]
+    seconds[step] = round(time.monotonic() - started, 1)
+
+
+def _python_chain(docker: str, tag: str, context: bytes, seconds: dict[str, float]) -> None:
+    _timed(seconds, "python base", _build, docker, PYTHON_IMAGE, "-", "-f", "Dockerfile", python_context())
+    _timed(seconds, "application image", _build, docker, f"stockgate:{tag}", "-", "-f", "docker/Dockerfile",
+           "--build-arg", f"BASE_IMAGE={PYTHON_IMAGE}", context)
+
+
+def _service_images(docker: str, seconds: dict[str, float]) -> None:
+    for image, dockerfile in LOCAL_IMAGES.items():
+        _timed(seconds, image.split("/")[1].split(":")[0], _build, docker, image, LOCAL_DIR, "-f",
+               str(LOCAL_DIR / dockerfile))
+
+
 def build_images(docker: str) -> tuple[str, dict[str, float]]:
     """Build every image the test stack runs; return the application's tag and the seconds
-    each step took."""
+    each step took (the Python chain and the service images side by side)."""
     seconds: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="stockgate-images-") as tmp:
-        work = Path(tmp)
-        started = time.monotonic()
         if not image_exists(docker, DEBIAN_IMAGE):
-            _debian_base(docker, work)
-        seconds["debian base"] = time.monotonic() - started
-
-        started = time.monotonic()
-        python_ctx = work / "python"
-        python_ctx.mkdir()
-        shutil.copy(LOCAL_DIR / "python.Dockerfile", python_ctx / "Dockerfile")
-        shutil.copy(ca_bundle(), python_ctx / "ca-bundle.crt")
-        _build(docker, PYTHON_IMAGE, python_ctx)
-        for image, dockerfile in LOCAL_IMAGES.items():
-            _build(docker, image, LOCAL_DIR, "-f", str(LOCAL_DIR / dockerfile))
-        seconds["local images"] = time.monotonic() - started
-
-    started = time.monotonic()
+            _timed(seconds, "debian base", _debian_base, docker, Path(tmp))
     context = app_context()
     tag = "e2e-" + hashlib.sha256(context).hexdigest()[:12]
-    _build(docker, f"stockgate:{tag}", "-", "-f", "docker/Dockerfile", "--build-arg", f"BASE_IMAGE={PYTHON_IMAGE}",
-           stdin=context)
-    seconds["application image"] = time.monotonic() - started
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        chains = [pool.submit(_python_chain, docker, tag, context, seconds), pool.submit(_service_images, docker, seconds)]
+        for chain in chains:
+            chain.result()
+    seconds["images side by side"] = round(time.monotonic() - started, 1)
     return tag, seconds
 
 

@@ -13,7 +13,7 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -158,21 +158,38 @@ class Stack:
             pending = [item for item, info in zip(pending, infos, strict=True)
                        if info["State"].get("Health", {}).get("Status") != "healthy"]  # type: ignore[attr-defined]
             if pending:
-                time.sleep(1)
+                time.sleep(0.5)
         states = [(name, self.state_of_container(c).get("Health", {}).get("Status")) for name, c in pending]
-        assert not pending, f"not healthy after {timeout:.0f} s: {states}\n{self.logs()}"
+        assert not pending, f"not healthy after {timeout:.0f} s: {states}\n{self.health_report()}\n{self.logs()}"
         return time.monotonic() - started
+
+    def health_report(self) -> str:
+        """Per container: when it started, and each recorded check (start, seconds, exit
+        code, the first words of a failing one's output): why a start-up was slow."""
+        lines = []
+        for name in LONG_RUNNING:
+            for container in self.containers(name):
+                info = inspect(self.engine.docker, container)[0]
+                state: dict[str, Any] = info["State"]  # type: ignore[assignment]
+                checks = []
+                for probe in state.get("Health", {}).get("Log", []):
+                    begun, ended = _instant(probe["Start"]), _instant(probe["End"])
+                    note = "" if probe["ExitCode"] == 0 else " " + probe["Output"].strip().replace("\n", " ")[-160:]
+                    checks.append(f"{begun:%H:%M:%S} {(ended - begun).total_seconds():.1f}s exit {probe['ExitCode']}{note}")
+                lines.append(f"{name} started {_instant(state['StartedAt']):%H:%M:%S}, "
+                             f"restarts {info['RestartCount']}: " + "; ".join(checks))
+        return "\n".join(lines)
 
     def wait_health(self, service: str, wanted: str, timeout: float) -> float:
         started = time.monotonic()
         while time.monotonic() - started < timeout:
             if self.health(service) == wanted:
                 return time.monotonic() - started
-            time.sleep(1)
+            time.sleep(0.5)
         raise AssertionError(f"{service} not {wanted} within {timeout:.0f} s: {self.health(service)}")
 
-    def logs(self, tail: int = 40) -> str:
-        return self.compose("logs", "--no-color", "--tail", str(tail), check=False).stdout[-8000:]
+    def logs(self, *services: str, tail: int = 40) -> str:
+        return self.compose("logs", "--no-color", "--tail", str(tail), *services, check=False).stdout[-8000:]
 
     def leftovers(self) -> dict[str, list[str]]:
         """Containers, volumes and networks of this project still known to the engine."""
@@ -211,6 +228,16 @@ class Stack:
         return run([self.engine.docker, "network", "ls", "-q", "--filter", label]).stdout.split()
 
 
+def _instant(stamp: str) -> datetime:
+    """Docker's timestamps: RFC 3339 with nanoseconds (Python reads microseconds)."""
+    stamp = stamp.replace("Z", "+00:00")
+    head, dot, rest = stamp.partition(".")
+    if dot:
+        digits = rest[:len(rest) - len(rest.lstrip("0123456789"))]
+        stamp = f"{head}.{digits[:6]}{rest[len(digits):]}"
+    return datetime.fromisoformat(stamp).astimezone(UTC)
+
+
 def _remote_addresses(proc_net_tcp: str) -> set[str]:
     """Remote addresses of connected sockets in /proc/net/tcp{,6} (not listening ones)."""
     found = set()
@@ -229,6 +256,45 @@ def _remote_addresses(proc_net_tcp: str) -> set[str]:
         if not address.is_unspecified:
             found.add(str(address))
     return found
+
+
+class HealthEvents:
+    """Docker's health_status events of one container, as they happen (`docker events`,
+    read by a thread): the moment a status changed, while the test does other things."""
+
+    def __init__(self, docker: str, container: str) -> None:
+        self._proc = subprocess.Popen(
+            [docker, "events", "--since", f"{time.time() - 1:.3f}", "--filter", f"container={container}",
+             "--filter", "event=health_status", "--format", "{{json .}}"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )
+        self.seen: list[tuple[float, str]] = []  # (Unix time, status)
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._read, name="health-events", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        assert self._proc.stdout is not None
+        for line in self._proc.stdout:
+            event = json.loads(line)
+            status = str(event.get("status", "")).removeprefix("health_status:").strip()
+            with self._lock:
+                self.seen.append((event["timeNano"] / 1e9, status))
+
+    def first(self, status: str, after: float, timeout: float) -> float | None:
+        """Unix time of the first change to `status` after `after`, waiting up to `timeout`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                found = [moment for moment, seen in self.seen if seen == status and moment >= after]
+            if found or time.monotonic() >= deadline:
+                return found[0] if found else None
+            time.sleep(0.2)
+
+    def close(self) -> None:
+        self._proc.terminate()
+        self._proc.wait(timeout=10)
+        self._thread.join(timeout=5)
 
 
 class GateWatcher:
