@@ -287,7 +287,12 @@ class FeedRunner:
         now = self.wall_clock()
         source = getattr(self.feed, "source", "")
         done = self.bars.drain() if final else self.bars.due(clock.market_now(now, source))
-        await push_bars(done)
+        try:
+            await push_bars(done)
+        except RedisError as exc:
+            # Redis is away: these bars miss the intraday-bar task, the quotes below still
+            # reach the table. (Raised from the final flush, it ended stream_prices.)
+            log.warning("price feed: Redis unavailable, %d completed bars not queued: %s", len(done), exc)
         if write_table and self.dirty_quotes:
             records, self.dirty_quotes = list(self.dirty_quotes.values()), {}
             try:

@@ -63,16 +63,18 @@ async def test_ticks_while_redis_is_down_end_neither_the_reader_nor_the_feed(set
 
 async def test_a_redis_outage_that_costs_the_session_lock_does_not_end_the_feed(settings) -> None:  # type: ignore[no-untyped-def]
     """Redis gone longer than the lock's renewal interval: the lock is lost, and neither
-    releasing it nor taking it again (Redis still away) ends the feed; once Redis is back
-    the lock is taken again."""
+    the session's final flush of its bars, nor releasing the lock, nor taking it again
+    (Redis still away) ends the feed; once Redis is back the lock is taken again."""
     private = PrivateRedis().start()
     settings.REDIS_URL = private.url
     reset_clients()
     runner = FeedRunner(NoFeed(), wall_clock=lambda: datetime.now(KST), publish_index=False)  # type: ignore[arg-type]
     try:
         assert await runner.lock.acquire()
+        runner.bars.add("005930", 72000, 10, datetime.now(KST))
         private.stop()
-        await runner._release_lock()  # the finally after a lost lock, Redis still down
+        await runner._flush(final=True)  # the session's end after a lost lock, Redis still down
+        await runner._release_lock()
         assert not runner.lock.held
         # The outer loop with Redis down: it waits and tries again until stopped.
         runner.lock.ttl_ms = 300
