@@ -319,7 +319,18 @@ def build_images(docker: str) -> tuple[str, dict[str, float]]:
         for chain in chains:
             chain.result()
     seconds["images side by side"] = round(time.monotonic() - started, 1)
+    _remove_other_tags(docker, tag)
     return tag, seconds
+
+
+def _remove_other_tags(docker: str, keep: str) -> None:
+    """The application images of earlier sources: their own layers go, the layers they
+    share with this one (the virtualenv, the base) stay. This run's image stays too: an
+    unchanged source builds nothing next time."""
+    tags = run([docker, "images", "stockgate", "--format", "{{.Tag}}"]).stdout.split()
+    stale = [f"stockgate:{name}" for name in tags if name.startswith("e2e-") and name != keep]
+    if stale:
+        run([docker, "rmi", *stale], check=False)
 
 
 def inspect(docker: str, *ids: str) -> list[dict[str, object]]:

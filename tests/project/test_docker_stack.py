@@ -15,6 +15,7 @@ to see them (build, start-up and wait seconds, image sizes).
 
 from __future__ import annotations
 
+import fcntl
 import ipaddress
 import os
 import signal
@@ -43,6 +44,7 @@ if os.environ.get("STOCKGATE_DOCKER_STACK") == "0":
 # Measured 64-192 s on a shared 2-core machine. A machine loaded further by other work
 # may name a longer bound (STOCKGATE_DOCKER_HEALTHY_WITHIN, seconds).
 HEALTHY_WITHIN = float(os.environ.get("STOCKGATE_DOCKER_HEALTHY_WITHIN", "240"))
+ENGINE_LOCK = "/tmp/stockgate-docker-stack.lock"
 RECOVERED_WITHIN = 60.0  # a restarted container back to healthy/running
 PUSH_WITHIN = 15.0  # a saved gate on the client's socket
 # The watchdog looks every WATCHDOG_INTERVAL_SECONDS and calls beat late after
@@ -74,14 +76,18 @@ def _beat_healthy_again_within() -> float:
 
 @pytest.fixture(scope="module")
 def docker_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    try:
-        found = engine(tmp_path_factory.mktemp("dockerd"))
-    except EngineUnavailable as exc:
-        pytest.skip(str(exc))
-    try:
-        yield found
-    finally:
-        found.stop_if_started()
+    # One run at a time on a machine: a second run would share the dockerd the first
+    # started, and lose it when the first one stops it. The second waits.
+    with open(ENGINE_LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            found = engine(tmp_path_factory.mktemp("dockerd"))
+        except EngineUnavailable as exc:
+            pytest.skip(str(exc))
+        try:
+            yield found
+        finally:
+            found.stop_if_started()
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +111,6 @@ def stack(docker_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> It
         yield running
     finally:
         running.down()
-        run([docker_engine.docker, "rmi", "--no-prune", f"stockgate:{tag}"], check=False)
 
 
 @pytest.fixture(scope="module")
@@ -333,7 +338,9 @@ def test_a_crashed_beat_is_restarted_by_its_policy_and_the_watchdog_notices(stac
     deadline = time.monotonic() + RECOVERED_WITHIN
     while time.monotonic() < deadline:
         state = stack.state("beat")
-        if state["RestartCount"] > before["beat"][0] and state["Running"]:
+        # During the policy's restart delay Docker reports Running and Restarting, with the
+        # old StartedAt: restarted means a new start.
+        if state["StartedAt"] != before["beat"][1] and state["Running"] and not state["Restarting"]:
             break
         time.sleep(0.2)
     else:
