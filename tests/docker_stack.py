@@ -62,6 +62,8 @@ class Stack:
     port: int
     workdir: Path
     project: str = field(default_factory=lambda: f"sgtest{secrets.token_hex(4)}")
+    startup_seconds: float = 0.0  # `up` to every container healthy
+    frozen: set[str] = field(default_factory=set)  # services whose process a test stopped
 
     def __post_init__(self) -> None:
         self._containers: dict[str, str] = {}
