@@ -292,10 +292,25 @@ def _timed(seconds: dict[str, float], step: str, action: object, *args: object) 
     seconds[step] = round(time.monotonic() - started, 1)
 
 
+BASE_LABEL = "stockgate.test.base-image"  # the Python base's image id the application was built on
+
+
+def _label(docker: str, image: str, key: str) -> str | None:
+    found = subprocess.run([docker, "image", "inspect", "-f", f'{{{{index .Config.Labels "{key}"}}}}', image],
+                           capture_output=True, text=True)
+    return found.stdout.strip() if found.returncode == 0 else None
+
+
 def _python_chain(docker: str, tag: str, context: bytes, seconds: dict[str, float]) -> None:
     _timed(seconds, "python base", _build, docker, PYTHON_IMAGE, "-", "-f", "Dockerfile", python_context())
+    base = run([docker, "image", "inspect", "-f", "{{.Id}}", PYTHON_IMAGE]).stdout.strip()
+    # The tag names the application's sources, the label its base: both the same, the
+    # image is this one (a cached rebuild still takes ~10 s of hashing the virtualenv).
+    if _label(docker, f"stockgate:{tag}", BASE_LABEL) == base:
+        seconds["application image"] = 0.0
+        return
     _timed(seconds, "application image", _build, docker, f"stockgate:{tag}", "-", "-f", "docker/Dockerfile",
-           "--build-arg", f"BASE_IMAGE={PYTHON_IMAGE}", context)
+           "--build-arg", f"BASE_IMAGE={PYTHON_IMAGE}", "--label", f"{BASE_LABEL}={base}", context)
 
 
 def _service_images(docker: str, seconds: dict[str, float]) -> None:
