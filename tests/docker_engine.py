@@ -113,6 +113,34 @@ def _start_dockerd(log: Path) -> subprocess.Popen[bytes]:
         )
 
 
+DOCKER_SOCKET = Path("/var/run/docker.sock")
+# Where the docker client looks for its `compose` plugin.
+COMPOSE_PLUGIN_DIRS = (
+    str(Path.home() / ".docker" / "cli-plugins"), "/usr/local/lib/docker/cli-plugins",
+    "/usr/local/libexec/docker/cli-plugins", "/usr/lib/docker/cli-plugins", "/usr/libexec/docker/cli-plugins",
+)
+
+
+def unavailable_reason() -> str | None:
+    """Why no engine can run here, from what is installed alone (nothing started, nothing
+    asked of a daemon): the test module skips on it with one line. What only an attempt
+    shows (dockerd failing to start, a base image missing) skips at the attempt."""
+    if shutil.which("docker") is None:
+        return "no Docker engine: the docker client is not installed (apt-get install docker.io)"
+    if shutil.which("docker-compose") is None and not shutil.which("docker-compose", path=os.pathsep.join(COMPOSE_PLUGIN_DIRS)):
+        return "no compose client: neither `docker compose` nor docker-compose is installed"
+    if not DOCKER_SOCKET.exists():  # no engine running: the test would start one
+        if shutil.which("dockerd") is None:
+            return "no Docker engine: dockerd is not installed (apt-get install docker.io)"
+        if os.geteuid() != 0:
+            return "no Docker engine: dockerd is not running and only root can start it"
+    try:
+        host_python()
+    except EngineUnavailable as exc:
+        return str(exc)
+    return None
+
+
 def engine(log_dir: Path, wait: float = 60) -> Engine:
     docker = shutil.which("docker")
     if docker is None:

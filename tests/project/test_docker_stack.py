@@ -28,7 +28,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.docker_engine import Engine, EngineUnavailable, build_images, engine, image_size, run
+from tests.docker_engine import (
+    Engine,
+    EngineUnavailable,
+    build_images,
+    engine,
+    image_size,
+    run,
+    unavailable_reason,
+)
 from tests.docker_stack import LONG_RUNNING, SAVE_GATE, STACK_TUNING, GateWatcher, HealthEvents, Stack
 from tests.processes import free_port
 
@@ -37,6 +45,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1500)]
 
 if os.environ.get("STOCKGATE_DOCKER_STACK") == "0":
     pytest.skip("the compose-stack test is off (STOCKGATE_DOCKER_STACK=0)", allow_module_level=True)
+if (_reason := unavailable_reason()) is not None:
+    pytest.skip(_reason, allow_module_level=True)
 
 # The stated times. Start-up: PostgreSQL and Redis healthy (10 s checks), the migration,
 # the roles' first passing check (30 s interval; one that fails or times out on a busy host
