@@ -4,9 +4,11 @@ Takes a trace written by Chromium's tracing (Playwright's `browser.start_tracing
 performance panel's "save profile"; tests/dashboard/test_dashboard_perf.py writes one with
 DASHBOARD_PERF_TRACE=path) and prints, for the renderer's main thread, each top-level task
 longer than the threshold with its time split by kind of work: scripting, garbage
-collection, style, layout, paint and compositing, parsing, and the rest. A kind's time is
-the self time of the trace events of that kind (nested events are subtracted), so the
-columns add up to the task's length.
+collection, style, layout, paint, layerization (the painted page turned into compositor
+layers), parsing, and the rest. A kind's time is the thread (CPU) self time of the trace
+events of that kind (nested events are subtracted), so the columns add up to the time the
+task ran; its wall time is printed beside it, and on a busy machine the difference is the
+time the thread waited for a core.
 
     python benchmarks/trace_tasks.py trace.json [--over 50] [--top 15]
 """
@@ -16,7 +18,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +35,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "layers": ("PaintArtifactCompositor", "Blink.CompositingInputs", "LocalFrameView::RunCompositingInputs",
                "ProxyMain::BeginMainFrame::commit", "Commit", "Layerize", "UpdateLayer", "CompositeLayers",
                "Animation", "cc::", "LocalFrameView::ScheduleAnimation", "Blink.Compositing"),
-    # Painting into display lists: main-thread work per invalidated element.
+    # Painting into display lists; the hit tests are the browser's own, run at each commit.
     "paint": ("Paint", "PrePaint", "Blink.PrePaint", "Blink.Paint", "CullRectUpdate", "PaintImage", "Decode",
               "HitTest", "Blink.HitTest"),
     "parse": ("ParseHTML", "v8.parseOnBackground", "V8.ParseFunction", "v8.compile", "V8.Compile", "ParseAuthorStyleSheet"),
