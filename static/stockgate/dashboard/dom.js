@@ -26,8 +26,7 @@ export function emptyRow(text, colSpan) {
 
 // Writes only what changed: at hundreds of updates a second, untouched nodes stay clean.
 // A cell's one text node is edited in place: assigning textContent would replace the node,
-// and a new node is a new layout object, which makes the browser rebuild the layout tree
-// and re-layerize the whole page on the next frame (docs/benchmarks.md).
+// and a new node is a new layout object for the browser to build, lay out and paint afresh.
 export function setText(el, text) {
   const node = el.firstChild;
   if (node !== null && node.nodeType === Node.TEXT_NODE && node.nextSibling === null) {
