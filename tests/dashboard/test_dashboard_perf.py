@@ -29,6 +29,13 @@ UPDATES_PER_SECOND = float(os.environ.get("DASHBOARD_PERF_RATE", "10"))
 SECONDS = float(os.environ.get("DASHBOARD_PERF_SECONDS", "10"))
 # DASHBOARD_PERF_CLICKS=0: the price load alone, no sort clicks (the reading in docs/benchmarks.md).
 CLICKS = os.environ.get("DASHBOARD_PERF_CLICKS", "1") != "0"
+# DASHBOARD_PERF_TRACE=path: a Chromium trace of the last load phase (what the long tasks
+# are made of), for benchmarks/trace_tasks.py or the browser's performance panel.
+TRACE = os.environ.get("DASHBOARD_PERF_TRACE", "")
+TRACE_CATEGORIES = [
+    "devtools.timeline", "disabled-by-default-devtools.timeline", "disabled-by-default-devtools.timeline.frame",
+    "v8", "v8.execute", "disabled-by-default-v8.gc", "blink", "toplevel", "cc",
+]
 
 OBSERVE = """
 window.__perf = { longTasks: [], frames: 0 };
@@ -125,7 +132,11 @@ def test_page_stays_responsive_under_price_load(browser, server):
     with ThreadPoolExecutor(max_workers=8) as pool:
         for _ in range(2):
             idle = run_phase(page, watched, publish_prices=False, pool=pool)
+            if TRACE:
+                browser.start_tracing(page=page, path=TRACE, categories=TRACE_CATEGORIES)
             load = run_phase(page, watched, publish_prices=True, pool=pool)
+            if TRACE:
+                browser.stop_tracing()
             found = regressions(idle, load)
             if not found:
                 break

@@ -47,7 +47,6 @@ test("an incomplete scan is said with its numbers; a complete or unknown one say
 });
 
 test("a price flush writes what fits its time budget and leaves the rest to the next frame", async () => {
-  globalThis.window ??= { matchMedia: () => ({ matches: false }) };
   const { createPriceFeed } = await import("../../static/stockgate/dashboard/prices.js");
   const store = { prices: new Map() };
   const written = [];
@@ -75,4 +74,33 @@ test("a price flush writes what fits its time budget and leaves the rest to the 
   } finally {
     globalThis.setTimeout = originalSetTimeout;
   }
+});
+
+test("a flash lights a cell, steps it down as it ages and clears it after 900 ms; a new change lights it again", async () => {
+  const { createFlasher } = await import("../../static/stockgate/dashboard/prices.js");
+  const { FakeClock } = await import("./fake-env.js");
+  const clock = new FakeClock();
+  const flash = createFlasher({
+    now: () => clock.time,
+    every: (fn, ms) => clock.setInterval(fn, ms),
+    stop: (id) => clock.clearTimeout(id),
+  });
+  const cell = { dataset: {} };
+  flash(cell, null); // no move: nothing lit, no timer
+  assert.deepEqual(cell.dataset, {});
+  assert.equal(clock.timers.size, 0);
+  flash(cell, "up");
+  assert.deepEqual(cell.dataset, { flash: "up", fade: "4" });
+  const levels = [];
+  for (let t = 0; t < 900; t += 75) { clock.advance(75); levels.push(cell.dataset.fade); }
+  assert.deepEqual(levels, ["4", "4", "3", "3", "3", "2", "2", "2", "1", "1", "1", undefined]);
+  assert.deepEqual(cell.dataset, {});
+  assert.equal(clock.timers.size, 0); // nothing lit: the timer stops
+  flash(cell, "up");
+  clock.advance(600);
+  assert.equal(cell.dataset.fade, "2");
+  flash(cell, "down"); // moved again while lit: full strength, the new colour
+  assert.deepEqual(cell.dataset, { flash: "down", fade: "4" });
+  clock.advance(900);
+  assert.deepEqual(cell.dataset, {});
 });

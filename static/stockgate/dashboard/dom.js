@@ -25,8 +25,15 @@ export function emptyRow(text, colSpan) {
 }
 
 // Writes only what changed: at hundreds of updates a second, untouched nodes stay clean.
+// A cell's one text node is edited in place: assigning textContent would replace the node,
+// and a new node is a new layout object for the browser to build, lay out and paint afresh.
 export function setText(el, text) {
-  if (el.textContent !== text) el.textContent = text;
+  const node = el.firstChild;
+  if (node !== null && node.nodeType === Node.TEXT_NODE && node.nextSibling === null) {
+    if (node.data !== text) node.data = text;
+  } else if (el.textContent !== text) {
+    el.textContent = text;
+  }
 }
 
 export function setDir(el, dir) {
@@ -37,7 +44,7 @@ export function setDir(el, dir) {
 export function setChange(el, v, strings) {
   const text = pct(v);
   if (el.textContent === text) return;
-  el.textContent = text;
+  setText(el, text);
   setDir(el, direction(v));
   const word = { up: strings.up, down: strings.down, flat: strings.flat }[direction(v)];
   if (word) el.setAttribute("aria-label", `${word} ${text.replace(/^[▲▼–] /, "")}`);

@@ -6,11 +6,15 @@ import { isNum } from "./format.js";
 const PRICE_FLUSH_MS = 200;
 const FLUSH_BUDGET_MS = 6; // per animation frame
 const FLUSH_MIN_TICKERS = 10; // progress even on a slow machine
+// The flash is the cell's background, stepped down by data-fade (4, 3, 2, 1, then gone;
+// colours in the CSS) as it ages, by one timer for all cells: a few repaints of a few
+// small boxes a second. A Web Animation per cell, even an opacity one on the compositor,
+// gave every flashing cell a compositor layer of its own, and each animation starting or
+// ending rebuilt the page's layer list on the main thread: with a hundred tickers moving
+// that took most frames, in tasks of 100-900 ms (docs/benchmarks.md).
 const FLASH_MS = 900;
-// The flash is an overlay (the cell's ::after, coloured by data-flash in the CSS) fading
-// out: an opacity animation runs on the compositor, where a background-colour one would
-// repaint every flashing cell on the main thread 60 times a second.
-const FADE = [{ opacity: 1 }, { opacity: 0 }];
+const FLASH_STEPS = 4;
+const FLASH_TICK_MS = 75; // a step is 225 ms: written within a third of a step of its time
 
 /**
  * @param store    prices live in store.prices (ticker -> {price, change, change_rate, as_of})
@@ -54,31 +58,41 @@ export function createPriceFeed({ store, onPrice, now = () => performance.now(),
   return { queue };
 }
 
-export function createFlasher() {
-  const flashing = new WeakMap(); // cell -> running animation
-  const reduceMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
+/**
+ * flash(cell, "up" | "down" | null) lights a cell's background and fades it out over
+ * FLASH_MS; a cell that changes again while lit is lit again. Tests pass a fake clock.
+ */
+export function createFlasher({
+  now = () => performance.now(), every = (fn, ms) => setInterval(fn, ms), stop = (id) => clearInterval(id),
+} = {}) {
+  const lit = new Map(); // cell -> when it was lit
+  let timer = null;
+
+  const step = (cell, level) => { if (cell.dataset.fade !== level) cell.dataset.fade = level; };
+
+  function fade() {
+    const t = now();
+    for (const [cell, since] of lit) {
+      const left = FLASH_STEPS - Math.floor(((t - since) / FLASH_MS) * FLASH_STEPS);
+      if (left > 0) {
+        step(cell, String(left));
+      } else {
+        lit.delete(cell);
+        delete cell.dataset.flash;
+        delete cell.dataset.fade;
+      }
+    }
+    if (lit.size === 0) {
+      stop(timer);
+      timer = null;
+    }
+  }
 
   return function flash(cell, dir) {
     if (!dir) return;
-    const running = flashing.get(cell);
-    // A cell already flashing the same way keeps its animation: a ticker updating ten
-    // times a second does not start ten animations a second.
-    if (running && cell.dataset.flash === dir) return;
-    running?.cancel();
-    cell.dataset.flash = dir;
-    const done = () => {
-      if (flashing.get(cell) !== animation) return;
-      flashing.delete(cell);
-      delete cell.dataset.flash;
-    };
-    let animation = null;
-    if (reduceMotion.matches) {
-      animation = { cancel: () => {} };
-      setTimeout(done, FLASH_MS);
-    } else {
-      animation = cell.animate(FADE, { duration: FLASH_MS, easing: "ease-out", pseudoElement: "::after" });
-      animation.onfinish = done;
-    }
-    flashing.set(cell, animation);
+    if (cell.dataset.flash !== dir) cell.dataset.flash = dir;
+    step(cell, String(FLASH_STEPS));
+    lit.set(cell, now());
+    if (timer === null) timer = every(fade, FLASH_TICK_MS);
   };
 }
