@@ -10,6 +10,9 @@ import pytest
 import redis
 from django.conf import settings
 
+# The database reset after transactional tests (tests/dbreset.py).
+from tests.dbreset import _fast_flush  # noqa: F401
+
 REPO = Path(__file__).resolve().parents[1]
 KRX_DATA = Path(os.environ.get("KRX_DATA_DIR", REPO.parent / "shared" / "data" / "krx"))
 
