@@ -10,6 +10,11 @@ import pytest
 import redis
 from django.conf import settings
 
+# Tests marked `alongside` run in a process of their own (tests/alongside.py); the
+# database reset after transactional tests (tests/dbreset.py).
+from tests.alongside import pytest_collection_modifyitems, pytest_runtest_logreport, pytest_unconfigure  # noqa: F401
+from tests.dbreset import _fast_flush  # noqa: F401
+
 REPO = Path(__file__).resolve().parents[1]
 KRX_DATA = Path(os.environ.get("KRX_DATA_DIR", REPO.parent / "shared" / "data" / "krx"))
 

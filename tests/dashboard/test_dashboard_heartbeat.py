@@ -2,7 +2,9 @@
 WS_HEARTBEAT_SECONDS=70 (and a longer idle timeout) a real page on a real server stays
 connected for five minutes on one socket, answering every ping.
 
-Five real minutes: `python3 scripts/test.py tests/test_dashboard_heartbeat.py`.
+Five real minutes: `python3 scripts/test.py tests/dashboard/test_dashboard_heartbeat.py`. In a
+run of the whole suite it runs alongside the rest, in a pytest process of its own
+(tests/alongside.py): the minutes are mostly waiting.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import pytest
 from tests.dashboard_support import make_gate, open_page
 from tests.processes import web
 
-pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.alongside, pytest.mark.django_db(transaction=True)]
 
 HEARTBEAT_SECONDS = 70
 IDLE_TIMEOUT_SECONDS = 90

@@ -2,7 +2,10 @@
 run, and everything measured against the period follows the edit, not
 GATE_PERIOD_SECONDS: at 60 s every run saves its own row (no two runs share a slot); at
 600 s a gate older than the setting's period plus grace is neither STALE on the dashboard
-nor a 503 on /readyz, because the schedule says the next run is not due yet."""
+nor a 503 on /readyz, because the schedule says the next run is not due yet.
+
+About five real minutes, mostly waiting on beat: in a run of the whole suite it runs
+alongside the rest, in a pytest process of its own (tests/alongside.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from marketgate.models import MarketGate
 from tests import processes
 from tests.faults.test_fault_beat import readyz, wait_until
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.alongside, pytest.mark.django_db(transaction=True)]
 
 SETTING_PERIOD, GRACE = 120, 10  # the setting's stale limit: 130 s
 ENV = {
